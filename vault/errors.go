@@ -1,0 +1,65 @@
+package vault
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned by the store and its keyrings. Callers test for them with
+// errors.Is; the errors returned wrap them with the operation and the client.
+var (
+	// ErrNotFound means the keyring holds no item under the key asked for.
+	ErrNotFound = errors.New("not found in the keyring")
+	// ErrNoClient means the index has no client of that name.
+	ErrNoClient = errors.New("no such client")
+	// ErrExists means a client of that name is already stored.
+	ErrExists = errors.New("a client of that name already exists")
+	// ErrKeyringUnavailable means there is no keyring to talk to (on Linux:
+	// no session bus, or no Secret Service provider such as gnome-keyring).
+	ErrKeyringUnavailable = errors.New("the OS keyring is unavailable")
+	// ErrKeyringLocked means the keyring is locked, or did not answer within
+	// the timeout (a locked collection on a desktop waits for a password).
+	ErrKeyringLocked = errors.New("the OS keyring is locked or not answering")
+	// ErrTooBig means the keyring refused the value as too large (Windows
+	// stores at most 2,560 bytes, macOS about 3,000). A token that is too big
+	// to cache should be kept in memory instead; it is never truncated.
+	ErrTooBig = errors.New("the value is too big for the OS keyring")
+	// ErrIndexCorrupt means the index file could not be decoded. The store
+	// refuses to overwrite it.
+	ErrIndexCorrupt = errors.New("the client index is corrupt")
+	// ErrIndexTooNew means the index was written by a newer Tokentray.
+	ErrIndexTooNew = errors.New("the client index was written by a newer Tokentray")
+	// ErrNoNextSecret means no secret is staged for rotation.
+	ErrNoNextSecret = errors.New("no new secret is staged")
+)
+
+// ValidationError says which field of a client or secret is wrong and how to
+// fix it.
+type ValidationError struct {
+	Field   string // "name", "token_url", "client_id", "secret", "scopes", ...
+	Problem string // lower case, says what to do
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("%s: %s", e.Field, e.Problem)
+}
+
+func invalid(field, format string, args ...any) error {
+	return &ValidationError{Field: field, Problem: fmt.Sprintf(format, args...)}
+}
+
+// PartialError reports an operation that changed the index but could not
+// finish in the keyring (or the reverse). The store is still usable; Left
+// lists the keyring keys that remain and may be deleted by hand.
+type PartialError struct {
+	Op   string
+	Name string
+	Left []string
+	Err  error
+}
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("vault: %s %q: done in the index, but keyring items remain (%v): %v", e.Op, e.Name, e.Left, e.Err)
+}
+
+func (e *PartialError) Unwrap() error { return e.Err }

@@ -1,0 +1,119 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	gokeyring "github.com/zalando/go-keyring"
+)
+
+// Keyring is the narrow view of an OS keyring the store needs. Keys are
+// opaque strings such as "billing/secret"; the implementation decides the
+// service they live under. Get and Delete return an error wrapping
+// ErrNotFound when there is no such item; every implementation maps its
+// failures to ErrKeyringUnavailable, ErrKeyringLocked and ErrTooBig.
+type Keyring interface {
+	Set(key, value string) error
+	Get(key string) (string, error)
+	Delete(key string) error
+}
+
+// DefaultKeyringTimeout bounds every call to the OS keyring. A locked
+// collection on a desktop opens a password prompt, and the call would
+// otherwise wait for it forever.
+const DefaultKeyringTimeout = 5 * time.Second
+
+// SystemKeyring stores items in the OS keyring through go-keyring: the Secret
+// Service on Linux, the Keychain on macOS, the Credential Manager on Windows.
+type SystemKeyring struct {
+	Service string        // the keyring service name: Tokentray's app ID
+	Timeout time.Duration // per call; DefaultKeyringTimeout when zero
+}
+
+var _ Keyring = (*SystemKeyring)(nil)
+
+// NewSystemKeyring returns the OS keyring for service with the default
+// timeout.
+func NewSystemKeyring(service string) *SystemKeyring {
+	return &SystemKeyring{Service: service, Timeout: DefaultKeyringTimeout}
+}
+
+// Set stores value under key.
+func (k *SystemKeyring) Set(key, value string) error {
+	_, err := k.call("set", key, func() (string, error) {
+		return "", gokeyring.Set(k.Service, key, value)
+	})
+	return err
+}
+
+// Get returns the value stored under key.
+func (k *SystemKeyring) Get(key string) (string, error) {
+	return k.call("get", key, func() (string, error) {
+		return gokeyring.Get(k.Service, key)
+	})
+}
+
+// Delete removes the item under key.
+func (k *SystemKeyring) Delete(key string) error {
+	_, err := k.call("delete", key, func() (string, error) {
+		return "", gokeyring.Delete(k.Service, key)
+	})
+	return err
+}
+
+// call runs f under the timeout. On a timeout the call goes on in the
+// background (go-keyring cannot be cancelled) and its result is dropped.
+func (k *SystemKeyring) call(op, key string, f func() (string, error)) (string, error) {
+	timeout := k.Timeout
+	if timeout <= 0 {
+		timeout = DefaultKeyringTimeout
+	}
+	type result struct {
+		v   string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := f()
+		done <- result{v, err}
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return "", fmt.Errorf("keyring %s %s: %w", op, key, classifyKeyringError(r.err))
+		}
+		return r.v, nil
+	case <-timer.C:
+		return "", fmt.Errorf("keyring %s %s: no answer within %v (is a password prompt open?): %w", op, key, timeout, ErrKeyringLocked)
+	}
+}
+
+// classifyKeyringError maps go-keyring's and D-Bus's errors to the store's.
+func classifyKeyringError(err error) error {
+	switch {
+	case errors.Is(err, gokeyring.ErrNotFound):
+		return ErrNotFound
+	case errors.Is(err, gokeyring.ErrSetDataTooBig):
+		return ErrTooBig
+	case errors.Is(err, gokeyring.ErrUnsupportedPlatform):
+		return ErrKeyringUnavailable
+	case errors.Is(err, context.DeadlineExceeded):
+		return ErrKeyringLocked
+	}
+	msg := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(msg, "locked"), strings.Contains(msg, "prompt"), strings.Contains(msg, "dismissed"),
+		strings.Contains(msg, "unlock"):
+		return fmt.Errorf("%w (%v)", ErrKeyringLocked, err)
+	case strings.Contains(msg, "dbus"), strings.Contains(msg, "d-bus"), strings.Contains(msg, "session bus"),
+		strings.Contains(msg, "not provided by any .service"), strings.Contains(msg, "no such file"),
+		strings.Contains(msg, "connection refused"), strings.Contains(msg, "org.freedesktop.secrets"):
+		return fmt.Errorf("%w (%v)", ErrKeyringUnavailable, err)
+	}
+	return err
+}
