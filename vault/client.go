@@ -228,12 +228,11 @@ func (c Client) Normalize() (Client, error) {
 		return c, err
 	}
 	c.Scopes = scopes
-	if c.AuthStyle == "" {
-		c.AuthStyle = AuthAuto
-	}
-	if _, err := ParseAuthStyle(string(c.AuthStyle)); err != nil {
+	style, err := ParseAuthStyle(string(c.AuthStyle))
+	if err != nil {
 		return c, err
 	}
+	c.AuthStyle = style // canonical: "basic" is stored as "header"
 	switch c.EnvironmentOverride {
 	case "", EnvTest, EnvLive, EnvUnknown:
 	default:

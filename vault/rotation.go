@@ -76,10 +76,14 @@ func Rotation(setAt, now time.Time, p RotationPolicy) RotationStatus {
 	return st
 }
 
-// Label is a short text for badges: "ok", "due in 5 days", "overdue by 3 days".
+// Label is a short text for badges: "ok", "due in 5 days", "overdue since
+// today" (on the due date), "overdue by 3 days".
 func (s RotationStatus) Label() string {
 	switch s.State {
 	case RotationOverdue:
+		if s.DaysLeft == 0 {
+			return "overdue since today"
+		}
 		return "overdue by " + days(-s.DaysLeft)
 	case RotationDueSoon:
 		return "due in " + days(s.DaysLeft)

@@ -1,0 +1,6 @@
+package vault
+
+// SetBeforeReplace installs a hook that runs after the new index is written
+// to its temporary file and before it replaces the old one, so tests in
+// package vault_test can make the replace fail.
+func SetBeforeReplace(s *Store, f func() error) { s.beforeReplace = f }
