@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Idempotent setup of a Debian 12 machine (as root) for building, running and
+# testing Tokentray: the Debian packages Fyne needs (cgo, X11/GL headers), the
+# headless desktop used by tests (Xvfb, a private D-Bus session, gnome-keyring,
+# dunst, an SNI tray host), and the Go modules.
+#
+#   scripts/setup-debian.sh          # to build and run the app
+#   scripts/setup-debian.sh --tests  # also: staticcheck and the Ory Hydra test server
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tests=0
+[[ "${1:-}" == "--tests" ]] && tests=1
+
+export LANG=en_US.UTF-8
+
+# Packages to build and run the app.
+run_pkgs=(ca-certificates git gcc pkg-config libgl1-mesa-dev libx11-dev
+  libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
+  dbus gnome-keyring libsecret-tools)
+# Packages for the tests: headless display, screenshots, notification daemon,
+# tray host, benchmarks.
+test_pkgs=(xvfb imagemagick x11-apps xdotool dunst haskell-gtk-sni-tray-utils hyperfine)
+
+pkgs=("${run_pkgs[@]}")
+[[ $tests == 1 ]] && pkgs+=("${test_pkgs[@]}")
+# xvfb is also what `make run` on a machine without a display uses.
+pkgs+=(xvfb)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  if [[ $(id -u) != 0 ]]; then
+    echo "setup: need root to install Debian packages (run with sudo)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  if [[ -x /usr/local/go/bin/go ]]; then
+    export PATH=$PATH:/usr/local/go/bin
+  else
+    echo "setup: Go 1.26 or newer is required (https://go.dev/dl/): put it in /usr/local/go" >&2
+    exit 1
+  fi
+fi
+
+echo "setup: downloading Go modules"
+go mod download
+
+if [[ $tests == 1 ]]; then
+  export PATH=$PATH:$(go env GOPATH)/bin
+  if ! staticcheck -version 2>/dev/null | grep -q "v0.8.2"; then
+    echo "setup: installing staticcheck v0.8.2"
+    GOFLAGS= go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+  fi
+  scripts/build-hydra.sh
+fi
+echo "setup: done"
