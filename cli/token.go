@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/tokentray/tokentray/refresher"
+)
+
+// tokenFlags are the flags token, header and exec share.
+type tokenFlags struct {
+	scopes scopeList
+	minTTL time.Duration
+}
+
+func (t *tokenFlags) register(fs *flag.FlagSet) {
+	fs.Var(&t.scopes, "scope", "ask for a subset of the client's scopes (repeatable)")
+	fs.DurationVar(&t.minTTL, "min-ttl", 0, "fetch a new token unless the cached one is valid at least this `long` (e.g. 10m)")
+}
+
+func (a *app) tokenCommand() *ffcli.Command {
+	fs := a.newFlagSet("token")
+	var tf tokenFlags
+	tf.register(fs)
+	return &ffcli.Command{
+		Name:       "token",
+		ShortUsage: "tokentray token NAME [--scope S]... [--min-ttl D]",
+		ShortHelp:  "Print a valid access token for a client (cached, or fetched when due).",
+		LongHelp: strings.TrimSpace(`
+Prints only the access token and a newline on stdout. The cached token is used
+while it has more than the refresh margin (or --min-ttl) left; else a new one
+is fetched and cached.
+
+EXAMPLE
+  TOKEN=$(tokentray token billing) && curl -H "Authorization: Bearer $TOKEN" https://api.example.com/v1/models`),
+		FlagSet: fs,
+		Exec: func(ctx context.Context, args []string) error {
+			name, err := oneName("token", fs, args)
+			if err != nil {
+				return err
+			}
+			res, err := a.token(ctx, name, tf)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(a.stdout, res.Token.AccessToken)
+			return err
+		},
+	}
+}
+
+// token gets a token through the refresher and warns about what the caller
+// should know (missing scopes, a token kept in memory only, clock skew).
+func (a *app) token(ctx context.Context, name string, tf tokenFlags) (refresher.Result, error) {
+	s, err := a.openStore()
+	if err != nil {
+		return refresher.Result{}, err
+	}
+	opts := refresher.TokenOptions{MinTTL: tf.minTTL}
+	if tf.scopes.set {
+		opts.Scopes = tf.scopes.scopes
+	}
+	res, err := a.refresher(s).Token(ctx, name, opts)
+	if err != nil {
+		return res, err
+	}
+	if len(res.Missing) > 0 {
+		a.warnf("%s: the server did not grant %s", name, strings.Join(res.Missing, " "))
+	}
+	if res.NotCached != nil && res.Source == refresher.FromFetch {
+		a.warnf("%s: the token could not be cached in the keyring (%v): the next call fetches again", name, res.NotCached)
+	}
+	if res.Skew != 0 {
+		a.warnf("%s: the server's clock differs from this machine's by %v", name, res.Skew.Round(time.Second))
+	}
+	return res, nil
+}
