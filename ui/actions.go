@@ -1,0 +1,273 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/vault"
+)
+
+// refuseCopy says why a client's token must not be copied now, or "".
+func refuseCopy(st refresher.State) string {
+	if st.Phase == refresher.PhaseRejected || (st.Err != nil && st.Err.Class == refresher.ClassRejected && st.Phase != refresher.PhaseFresh) {
+		host := hostOf(st.Client.TokenURL)
+		if host == "" {
+			host = "the token endpoint"
+		}
+		return st.Client.Name + "'s credentials were rejected by " + host +
+			", so there is no token to copy. Set a new secret, or correct the client with Edit, then try again."
+	}
+	return ""
+}
+
+// copyToken copies a valid token of the client (or the Authorization header
+// line) to the clipboard, clearing it after the configured delay. A
+// rejected client's or an expired token is never copied: the user is told
+// why instead. Runs on the UI thread; the token request runs off it.
+func (u *UI) copyToken(name string, header bool) {
+	st, ok := u.states[name]
+	if !ok {
+		u.tell("Not copied", "there is no client called "+name+" any more")
+		return
+	}
+	if why := refuseCopy(st); why != "" {
+		u.tell("Not copied", why)
+		return
+	}
+	if u.src == nil {
+		u.tell("Not copied", "tokens are not available")
+		return
+	}
+	u.setStatus("Getting a token for " + name + "…")
+	u.async(func() {
+		res, err := u.src.Token(u.ctx, name, refresher.TokenOptions{})
+		fyne.Do(func() { u.finishCopy(name, header, res, err) })
+	})
+}
+
+func (u *UI) finishCopy(name string, header bool, res refresher.Result, err error) {
+	now := u.clock.Now()
+	if err != nil {
+		var re *refresher.Error
+		if errors.As(err, &re) {
+			what, todo := explain(re, validUntil(u.states[name], now))
+			u.tell("Not copied", what+" "+todo)
+			return
+		}
+		u.tell("Not copied", "could not get a token for "+name+": "+err.Error())
+		return
+	}
+	if !res.Token.Valid(now) {
+		u.tell("Not copied", name+"'s token has expired and no new one could be fetched. Press Refresh now to see why.")
+		return
+	}
+	text := res.Token.AccessToken
+	what := "token"
+	if header {
+		text = "Authorization: Bearer " + text
+		what = "header"
+	}
+	delay := u.prefs.clipboardClear()
+	u.clip.copy(text, delay)
+	left := "no expiry"
+	if !res.Token.Expiry.IsZero() {
+		left = "expires in " + clock(res.Token.Expiry.Sub(now))
+	}
+	msg := fmt.Sprintf("Copied %s %s, %s", name, what, left)
+	if delay > 0 {
+		msg += fmt.Sprintf("; the clipboard clears in %d s", int(delay.Seconds()))
+	}
+	u.setStatus(msg)
+	if u.prefs.notifyCopy() {
+		u.send(&fyne.Notification{Title: "Tokentray", Content: fmt.Sprintf("Copied %s %s, %s", name, what, left)})
+	}
+}
+
+// refreshNow fetches a new token for the client.
+func (u *UI) refreshNow(name string) {
+	if u.src == nil {
+		return
+	}
+	u.setStatus("Refreshing " + name + "…")
+	u.async(func() {
+		res, err := u.src.Refresh(u.ctx, name)
+		fyne.Do(func() {
+			if err != nil {
+				var re *refresher.Error
+				if errors.As(err, &re) {
+					what, todo := explain(re, validUntil(u.states[name], u.clock.Now()))
+					u.tell("Refresh failed", what+" "+todo)
+					return
+				}
+				u.tell("Refresh failed", err.Error())
+				return
+			}
+			msg := "Refreshed " + name
+			if !res.Token.Expiry.IsZero() {
+				msg += ": new token valid until " + res.Token.Expiry.Local().Format("15:04")
+			}
+			if len(res.Missing) > 0 {
+				msg += "; not granted: " + strings.Join(res.Missing, " ")
+			}
+			u.setStatus(msg)
+		})
+	})
+}
+
+// reload tells the source that the store changed and shows the new list.
+func (u *UI) reload() {
+	if u.src == nil {
+		return
+	}
+	u.async(func() {
+		err := u.src.Reload()
+		fyne.Do(func() {
+			if err != nil {
+				u.tell("Reload failed", err.Error())
+			}
+			u.resync()
+		})
+	})
+}
+
+// confirmRemove asks, then removes the client and its keyring items.
+func (u *UI) confirmRemove(name string) {
+	st, ok := u.states[name]
+	if !ok || u.opts.Store == nil {
+		return
+	}
+	keys := vault.KeyringKeys(st.Client)
+	msg := fmt.Sprintf("This deletes from the OS keyring %s's client secret, any staged new secret and its cached tokens (%s), and removes it from Tokentray's list.\n\nThe client itself stays registered at the provider, and tokens already copied stay valid until they expire.",
+		name, strings.Join(keys, ", "))
+	l := widget.NewLabel(msg)
+	l.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustomConfirm("Remove "+name+"?", "Remove", "Cancel", l, func(ok bool) {
+		if ok {
+			u.removeClient(name)
+		}
+	}, u.win)
+	d.Resize(fyne.NewSize(520, 0))
+	d.Show()
+}
+
+// removeClient removes the client from the store and the list.
+func (u *UI) removeClient(name string) {
+	store := u.opts.Store
+	u.async(func() {
+		err := store.Remove(name)
+		fyne.Do(func() {
+			var pe *vault.PartialError
+			switch {
+			case errors.As(err, &pe):
+				u.tell("Removed with leftovers", fmt.Sprintf("%s is gone from the list, but these keyring items could not be deleted: %s. Delete them with your keyring manager (service %s).", name, strings.Join(pe.Left, ", "), vault.DefaultService))
+			case err != nil:
+				u.tell("Not removed", err.Error())
+				return
+			default:
+				u.setStatus("Removed " + name + " and its keyring items")
+			}
+			delete(u.states, name)
+			u.notes.forget(name)
+			if u.selected == name {
+				u.selected = ""
+				u.details.clear()
+			}
+			u.refreshAll()
+			u.reload()
+		})
+	})
+}
+
+// showSetSecret asks for a new secret, tests it with a real exchange and
+// stores it.
+func (u *UI) showSetSecret(name string) {
+	st, ok := u.states[name]
+	if !ok || u.opts.Store == nil {
+		return
+	}
+	entry := widget.NewPasswordEntry()
+	entry.SetPlaceHolder("paste the new client secret")
+	msg := widget.NewLabel("")
+	msg.Wrapping = fyne.TextWrapWord
+	note := widget.NewLabel("Create the new secret in the provider's dashboard first. Tokens issued with the old secret stay valid until they expire; the new secret is tested with a real token request before it is stored.")
+	note.Wrapping = fyne.TextWrapWord
+	note.Importance = widget.LowImportance
+	var d dialog.Dialog
+	save := func(test bool) {
+		secret, err := vault.NormalizeSecret(entry.Text)
+		if err != nil {
+			msg.Importance = widget.DangerImportance
+			msg.SetText(problem(err))
+			return
+		}
+		msg.Importance = widget.MediumImportance
+		msg.SetText("Testing the new secret…")
+		c := st.Client
+		hc := u.opts.HTTPClient
+		store := u.opts.Store
+		u.async(func() {
+			var res refresher.Result
+			var terr error
+			if test {
+				res, terr = refresher.Exchange(u.ctx, hc, c, secret, nil)
+			}
+			var serr error
+			if terr == nil {
+				serr = store.SetSecret(name, secret)
+			}
+			fyne.Do(func() {
+				switch {
+				case terr != nil:
+					msg.Importance = widget.DangerImportance
+					msg.SetText("Not stored: the test exchange failed: " + terr.Error() + " Check the secret, or save without testing.")
+				case serr != nil:
+					msg.Importance = widget.DangerImportance
+					msg.SetText("Not stored: " + serr.Error())
+				default:
+					d.Hide()
+					s := "Stored the new secret of " + name
+					if test {
+						s += ", tested: granted " + orDash(strings.Join(res.Token.Scopes, " "))
+					}
+					u.setStatus(s)
+					u.reload()
+				}
+			})
+		})
+	}
+	testSave := &widget.Button{Text: "Test and save", Importance: widget.HighImportance, OnTapped: func() { save(true) }}
+	plainSave := &widget.Button{Text: "Save without test", OnTapped: func() { save(false) }}
+	content := container.NewVBox(note, entry, msg)
+	d = dialog.NewCustomWithoutButtons("New secret for "+name, content, u.win)
+	cancel := &widget.Button{Text: "Cancel", OnTapped: func() { d.Hide() }}
+	d.(*dialog.CustomDialog).SetButtons([]fyne.CanvasObject{cancel, plainSave, testSave})
+	d.Resize(fyne.NewSize(520, 0))
+	d.Show()
+	u.win.Canvas().Focus(entry)
+}
+
+// editClient opens the form on a stored client.
+func (u *UI) editClient(name string) {
+	st, ok := u.states[name]
+	if !ok {
+		return
+	}
+	c := st.Client
+	u.showForm(&c)
+}
+
+// problem is a validation error's message without the package prefix.
+func problem(err error) string {
+	var ve *vault.ValidationError
+	if errors.As(err, &ve) {
+		return ve.Problem
+	}
+	return err.Error()
+}

@@ -1,0 +1,57 @@
+package ui
+
+import (
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+)
+
+// clipGuard puts tokens on the clipboard and takes them off again after a
+// delay, or on quit, but only while the clipboard still holds what it put
+// there: if the user copied something else meanwhile, that stays.
+type clipGuard struct {
+	clip  fyne.Clipboard
+	clock Clock
+	// do runs f on the UI thread (fyne.Do; the timer fires elsewhere).
+	do func(f func())
+
+	mu    sync.Mutex // guards ours and timer
+	ours  string     // what we put on the clipboard; "" when nothing
+	timer Timer      // pending clear, nil when none
+}
+
+// copy puts text on the clipboard and schedules a clear after delay (no
+// clear when delay <= 0). Call it on the UI thread.
+func (g *clipGuard) copy(text string, delay time.Duration) {
+	g.clip.SetContent(text)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.ours = text
+	if g.timer != nil {
+		g.timer.Stop()
+		g.timer = nil
+	}
+	if delay > 0 {
+		g.timer = g.clock.AfterFunc(delay, func() { g.do(func() { g.clear() }) })
+	}
+}
+
+// clear empties the clipboard if it still holds what copy put there and
+// reports whether it did. Call it on the UI thread.
+func (g *clipGuard) clear() bool {
+	g.mu.Lock()
+	ours := g.ours
+	g.ours = ""
+	if g.timer != nil {
+		g.timer.Stop()
+		g.timer = nil
+	}
+	g.mu.Unlock()
+	if ours == "" || g.clip.Content() != ours {
+		return false
+	}
+	g.clip.SetContent("")
+	return true
+}
+

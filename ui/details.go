@@ -1,0 +1,413 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokentray/tokentray/catalog"
+	"github.com/tokentray/tokentray/jwtinfo"
+	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/vault"
+)
+
+// detailsPane shows the selected client: its token, scopes, claims, last
+// error and rotation, with the actions.
+type detailsPane struct {
+	u       *UI
+	root    *container.Scroll
+	box     *fyne.Container
+	expires *widget.Label // countdown line, ticked
+	claims  *fyne.Container
+	// claimsFor is the fingerprint whose claims are shown or being loaded.
+	claimsFor  string
+	lastClaims []string // claim rows of claimsFor, once loaded
+	lastNote   string
+	name       string
+}
+
+func newDetailsPane(u *UI) *detailsPane {
+	d := &detailsPane{u: u, box: container.NewVBox()}
+	d.root = container.NewVScroll(container.NewPadded(d.box))
+	d.clear()
+	return d
+}
+
+// clear shows the hint to select a client.
+func (d *detailsPane) clear() {
+	d.name, d.claimsFor = "", ""
+	hint := widget.NewLabelWithStyle("Select a client to see its token, scopes and rotation.", fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
+	d.box.Objects = []fyne.CanvasObject{layout.NewSpacer(), hint}
+	d.box.Refresh()
+}
+
+// show renders st; called on selection and whenever a snapshot of the
+// selected client arrives (not every second: tick does the countdown).
+func (d *detailsPane) show(st refresher.State) {
+	u := d.u
+	now := u.clock.Now()
+	c := st.Client
+	if d.name != c.Name {
+		d.claimsFor, d.lastClaims, d.lastNote = "", nil, ""
+	}
+	d.name = c.Name
+
+	title := widget.NewLabelWithStyle(c.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	title.SizeName = theme.SizeNameHeadingText
+	head := container.NewHBox(title)
+	if env := c.Environment(); env != vault.EnvUnknown {
+		b := newBadge()
+		b.set(string(env), envColor(env))
+		head.Add(container.NewCenter(b))
+	}
+	rot := rotationAt(st, now)
+	rb := newBadge()
+	rb.set(rotationBadge(rot), sevColor(rotationSeverity(rot)))
+	head.Add(container.NewCenter(rb))
+
+	d.expires = widget.NewLabel("")
+	d.expires.TextStyle = fyne.TextStyle{Bold: true}
+	d.tick(st, now)
+
+	name := c.Name
+	copyBtn := &widget.Button{Text: "Copy token", Icon: theme.ContentCopyIcon(), Importance: widget.HighImportance, OnTapped: func() { u.copyToken(name, false) }}
+	headerBtn := &widget.Button{Text: "Copy as header", Icon: theme.ContentCopyIcon(), OnTapped: func() { u.copyToken(name, true) }}
+	refreshBtn := &widget.Button{Text: "Refresh now", Icon: theme.ViewRefreshIcon(), OnTapped: func() { u.refreshNow(name) }}
+	secretBtn := &widget.Button{Text: "Set new secret", Icon: theme.LoginIcon(), OnTapped: func() { u.showSetSecret(name) }}
+	editBtn := &widget.Button{Text: "Edit", Icon: theme.DocumentCreateIcon(), OnTapped: func() { u.editClient(name) }}
+	removeBtn := &widget.Button{Text: "Remove", Icon: theme.DeleteIcon(), Importance: widget.DangerImportance, OnTapped: func() { u.confirmRemove(name) }}
+	if st.Phase == refresher.PhaseRejected {
+		secretBtn.Importance = widget.WarningImportance
+	}
+	actions := container.NewGridWithColumns(3, copyBtn, headerBtn, refreshBtn, secretBtn, editBtn, removeBtn)
+
+	objs := []fyne.CanvasObject{head, d.expires, actions}
+
+	if st.Err != nil {
+		what, todo := explain(st.Err, validUntil(st, now))
+		l1 := widget.NewLabel(what)
+		l1.Wrapping = fyne.TextWrapWord
+		l1.Importance = widget.DangerImportance
+		if st.Err.Class == refresher.ClassRateLimited || st.Err.Class == refresher.ClassTransient {
+			l1.Importance = widget.WarningImportance
+		}
+		l2 := widget.NewLabel(todo)
+		l2.Wrapping = fyne.TextWrapWord
+		ago := ""
+		if !st.StaleSince.IsZero() {
+			ago = "failing since " + st.StaleSince.Local().Format("15:04") + " (" + agoText(st.StaleSince, now) + ")"
+		}
+		objs = append(objs, section("Last error", ago, container.NewVBox(l1, l2)))
+	}
+
+	objs = append(objs, section("Client", "", grid(
+		"Token URL", c.TokenURL,
+		"Client ID", c.ClientID,
+		"Auth style", authStyleText(c.AuthStyle),
+		"Audience", orDash(c.Audience()),
+		"Environment", string(c.Environment()),
+	)))
+	objs = append(objs, section("Scopes", scopeSummary(st), scopeList(st)))
+
+	tok := []string{"Fetched", timeText(st.FetchedAt, now), "Expires", timeText(st.Expiry, now), "Fingerprint", orDash(st.Fingerprint)}
+	if st.Skew != 0 {
+		tok = append(tok, "Clock skew", st.Skew.Round(time.Second).String()+" (server minus this machine)")
+	}
+	d.claims = container.NewVBox()
+	objs = append(objs, section("Token", "", container.NewVBox(grid(tok...), d.claims)))
+	d.loadClaims(st)
+
+	rotText := []string{"Status", rotationBadge(rot)}
+	if !rot.SetAt.IsZero() {
+		rotText = append(rotText,
+			"Secret set", rot.SetAt.Local().Format("Mon 2 Jan 2006")+" ("+plural(rot.AgeDays, "day")+" ago)",
+			"Due", rot.DueAt.Local().Format("Mon 2 Jan 2006")+" ("+dueText(rot)+")")
+	}
+	if !c.RotationStartedAt.IsZero() {
+		rotText = append(rotText, "In progress", "a new secret is staged since "+c.RotationStartedAt.Local().Format("2 Jan 15:04"))
+	}
+	note := widget.NewLabel("Rotate: create a new secret in the provider's dashboard, then Set new secret. Tokens issued with the old secret stay valid until they expire.")
+	note.Wrapping = fyne.TextWrapWord
+	note.Importance = widget.LowImportance
+	objs = append(objs, section("Rotation", "every 90 days", container.NewVBox(grid(rotText...), note)))
+
+	d.box.Objects = objs
+	d.box.Refresh()
+}
+
+// tick updates the countdown line.
+func (d *detailsPane) tick(st refresher.State, now time.Time) {
+	if d.expires == nil {
+		return
+	}
+	var s string
+	switch {
+	case st.Phase == refresher.PhaseRejected:
+		s = "Credentials rejected: no new tokens until the secret is fixed"
+	case st.Phase == refresher.PhaseRefreshing:
+		s = "Refreshing…"
+	case st.Expiry.IsZero() && st.Phase == refresher.PhaseFresh:
+		s = "Token fresh (no expiry given)"
+	case st.Expiry.IsZero():
+		s = "No token yet"
+	case !now.Before(st.Expiry):
+		s = "Token expired at " + st.Expiry.Local().Format("15:04:05")
+	default:
+		s = "Token expires in " + clock(st.Expiry.Sub(now)) + " (at " + st.Expiry.Local().Format("15:04") + ")"
+		if st.Phase == refresher.PhaseStale {
+			s += ", refresh failing"
+		}
+	}
+	if d.expires.Text != s {
+		d.expires.SetText(s)
+		d.expires.Importance = widget.MediumImportance
+		if sev := tokenSeverity(st, now); sev == sevError {
+			d.expires.Importance = widget.DangerImportance
+		} else if sev == sevWarn {
+			d.expires.Importance = widget.WarningImportance
+		}
+		d.expires.Refresh()
+	}
+}
+
+// loadClaims reads the cached token from the keyring (off the UI thread:
+// keyrings can be slow; never a network request) and shows its JWT claims.
+func (d *detailsPane) loadClaims(st refresher.State) {
+	u := d.u
+	fp := st.Fingerprint
+	if fp == "" || u.opts.Store == nil {
+		d.claimsFor = ""
+		return
+	}
+	name := st.Client.Name
+	show := func(rows []string, note string) {
+		if d.name != name || d.claimsFor != fp {
+			return // the selection moved on
+		}
+		d.claims.Objects = nil
+		if len(rows) > 0 {
+			sub := widget.NewLabelWithStyle("JWT claims (decoded, not verified)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+			d.claims.Add(sub)
+			d.claims.Add(grid(rows...))
+		}
+		if note != "" {
+			l := widget.NewLabel(note)
+			l.Importance = widget.LowImportance
+			l.Wrapping = fyne.TextWrapWord
+			d.claims.Add(l)
+		}
+		d.claims.Refresh()
+	}
+	if d.claimsFor == fp && (d.lastClaims != nil || d.lastNote != "") {
+		show(d.lastClaims, d.lastNote)
+		return
+	}
+	d.claimsFor, d.lastClaims, d.lastNote = fp, nil, ""
+	store := u.opts.Store
+	u.async(func() {
+		tok, err := store.Token(name, nil)
+		var rows []string
+		note := ""
+		switch {
+		case err != nil:
+			note = "The cached token could not be read from the keyring to show its claims."
+		case tok.Fingerprint() != fp:
+			note = ""
+		default:
+			rows, note = claimRows(tok.AccessToken)
+		}
+		fyne.Do(func() {
+			d.lastClaims, d.lastNote = rows, note
+			show(rows, note)
+		})
+	})
+}
+
+// claimRows decodes the claims worth showing from a raw token.
+func claimRows(raw string) ([]string, string) {
+	info, err := jwtinfo.Parse(raw)
+	if err != nil {
+		return nil, "The token is opaque (not a JWT): it has no claims to show."
+	}
+	var rows []string
+	for _, k := range []string{"iss", "sub", "aud", "iat", "exp", "scope"} {
+		v, ok := info.Claims[k]
+		if !ok {
+			continue
+		}
+		var s string
+		switch k {
+		case "iat", "exp":
+			t := info.Time(k)
+			s = t.Local().Format("2006-01-02 15:04:05")
+		case "aud":
+			s = strings.Join(info.Audience(), " ")
+		case "scope":
+			sc, _ := info.Scopes()
+			s = strings.Join(sc, " ")
+		default:
+			s = info.String(k)
+			if s == "" {
+				b, _ := json.Marshal(v)
+				s = string(b)
+			}
+		}
+		rows = append(rows, k, s)
+	}
+	if _, ok := info.Claims["scope"]; !ok {
+		if sc, ok := info.Scopes(); ok {
+			rows = append(rows, "scp", strings.Join(sc, " "))
+		}
+	}
+	return rows, ""
+}
+
+// section is a titled block of the details pane.
+func section(title, subtitle string, content fyne.CanvasObject) fyne.CanvasObject {
+	t := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	t.SizeName = theme.SizeNameSubHeadingText
+	head := container.NewHBox(t)
+	if subtitle != "" {
+		s := widget.NewLabel(subtitle)
+		s.Importance = widget.LowImportance
+		head.Add(s)
+	}
+	return container.NewVBox(widget.NewSeparator(), head, content)
+}
+
+// grid lays out label/value pairs.
+func grid(pairs ...string) *fyne.Container {
+	g := container.New(layout.NewFormLayout())
+	for i := 0; i+1 < len(pairs); i += 2 {
+		k := widget.NewLabel(pairs[i])
+		k.Importance = widget.LowImportance
+		v := widget.NewLabel(pairs[i+1])
+		v.Wrapping = fyne.TextWrapBreak
+		v.Selectable = true
+		g.Add(k)
+		g.Add(v)
+	}
+	return g
+}
+
+// scopeSummary says how granted and requested scopes compare.
+func scopeSummary(st refresher.State) string {
+	if st.FetchedAt.IsZero() && len(st.Granted) == 0 {
+		return fmt.Sprintf("%d requested", len(st.Client.Scopes))
+	}
+	missing := missingScopes(st)
+	if len(missing) > 0 {
+		return fmt.Sprintf("%d requested, %d missing", len(st.Client.Scopes), len(missing))
+	}
+	return fmt.Sprintf("%d requested, all granted", len(st.Client.Scopes))
+}
+
+func missingScopes(st refresher.State) []string {
+	if st.Missing != nil {
+		return st.Missing
+	}
+	if st.Granted == nil {
+		return nil
+	}
+	return vault.MissingScopes(st.Client.Scopes, st.Granted)
+}
+
+// scopeList shows each requested scope with its catalogue description and
+// whether it was granted, then scopes granted without being asked for.
+func scopeList(st refresher.State) fyne.CanvasObject {
+	box := container.NewVBox()
+	known := !st.FetchedAt.IsZero() || st.Granted != nil
+	missing := missingScopes(st)
+	if len(st.Client.Scopes) == 0 {
+		l := widget.NewLabel("No scopes requested: the server grants its default scopes for this client.")
+		l.Wrapping = fyne.TextWrapWord
+		box.Add(l)
+	}
+	row := func(icon fyne.Resource, name, desc string, imp widget.Importance) {
+		n := widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+		n.Importance = imp
+		dl := widget.NewLabel(desc)
+		dl.Importance = widget.LowImportance
+		dl.Truncation = fyne.TextTruncateEllipsis
+		box.Add(container.NewBorder(nil, nil, container.NewHBox(widget.NewIcon(icon), n), nil, dl))
+	}
+	for _, s := range st.Client.Scopes {
+		switch {
+		case slices.Contains(missing, s):
+			row(theme.ErrorIcon(), s, "NOT GRANTED · "+catalog.Describe(s), widget.DangerImportance)
+		case known:
+			row(theme.ConfirmIcon(), s, catalog.Describe(s), widget.MediumImportance)
+		default:
+			row(theme.RadioButtonIcon(), s, catalog.Describe(s), widget.MediumImportance)
+		}
+	}
+	for _, s := range st.Granted {
+		if !slices.Contains(st.Client.Scopes, s) {
+			row(theme.InfoIcon(), s, "granted without being requested · "+catalog.Describe(s), widget.MediumImportance)
+		}
+	}
+	for _, w := range catalog.Warnings(st.Client.Scopes) {
+		l := widget.NewLabel("⚠ " + w)
+		l.Importance = widget.WarningImportance
+		l.Wrapping = fyne.TextWrapWord
+		box.Add(l)
+	}
+	return box
+}
+
+func validUntil(st refresher.State, now time.Time) time.Time {
+	if !st.Expiry.IsZero() && now.Before(st.Expiry) {
+		return st.Expiry
+	}
+	return time.Time{}
+}
+
+func timeText(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04:05") + " (" + agoText(t, now) + ")"
+}
+
+func agoText(t, now time.Time) string {
+	if t.After(now) {
+		d := t.Sub(now)
+		if d < time.Hour {
+			return "in " + clock(d)
+		}
+		return "in " + d.Round(time.Minute).String()
+	}
+	return ago(t, now)
+}
+
+func dueText(r vault.RotationStatus) string {
+	if r.DaysLeft < 0 {
+		return "overdue by " + days(-r.DaysLeft)
+	}
+	return dueIn(r.DaysLeft)
+}
+
+func authStyleText(a vault.AuthStyle) string {
+	switch a {
+	case vault.AuthHeader:
+		return "HTTP Basic header"
+	case vault.AuthBody:
+		return "in the request body"
+	}
+	return "auto-detect"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

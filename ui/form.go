@@ -1,0 +1,394 @@
+package ui
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokentray/tokentray/catalog"
+	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/vault"
+)
+
+// Form field names, as vault.ValidationError.Field spells them.
+const (
+	fieldName     = "name"
+	fieldTokenURL = "token_url"
+	fieldClientID = "client_id"
+	fieldSecret   = "secret"
+	fieldScopes   = "scopes"
+	fieldOther    = "other"
+)
+
+var authChoices = []string{"auto-detect", "HTTP Basic header", "in the request body"}
+
+// clientForm is the Add / Edit client window.
+type clientForm struct {
+	u    *UI
+	orig *vault.Client // the client edited; nil when adding
+	win  fyne.Window
+
+	name, tokenURL, clientID, secret, audience, custom *widget.Entry
+	auth                                               *widget.Select
+	checks                                             map[string]*widget.Check
+	errs                                               map[string]*widget.Label // field -> its message
+	touched                                            map[string]bool          // fields the user changed
+	warnings                                           *widget.Label
+	result                                             *widget.Label // outcome of Test
+	testBtn, saveBtn                                   *widget.Button
+}
+
+// showForm opens the form to add a client (c nil) or edit c.
+func (u *UI) showForm(c *vault.Client) {
+	f := u.newForm(c)
+	f.win.Show()
+	f.win.Canvas().Focus(f.name)
+	if c != nil {
+		f.win.Canvas().Focus(f.tokenURL)
+	}
+}
+
+func (u *UI) newForm(c *vault.Client) *clientForm {
+	title := "Add client"
+	if c != nil {
+		title = "Edit " + c.Name
+	}
+	f := &clientForm{
+		u: u, orig: c,
+		win:      u.app.NewWindow(title),
+		checks:   map[string]*widget.Check{},
+		errs:     map[string]*widget.Label{},
+		touched:  map[string]bool{},
+		warnings: &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance},
+		result:   &widget.Label{Wrapping: fyne.TextWrapWord},
+	}
+	entry := func(field, placeholder string, e *widget.Entry) *widget.Entry {
+		e.SetPlaceHolder(placeholder)
+		e.OnChanged = func(string) { f.touched[field] = true; f.validate() }
+		f.errs[field] = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText}
+		f.errs[field].Hide()
+		return e
+	}
+	f.name = entry(fieldName, "e.g. billing-prod (a-z, 0-9, . _ -)", widget.NewEntry())
+	f.tokenURL = entry(fieldTokenURL, "https://auth.example.com/oauth2/token", widget.NewEntry())
+	f.clientID = entry(fieldClientID, "m2m-client-live-…", widget.NewEntry())
+	f.secret = entry(fieldSecret, "paste the client secret: it goes to the OS keyring", widget.NewPasswordEntry())
+	f.custom = entry(fieldScopes, "other scopes, separated by spaces", widget.NewEntry())
+	f.audience = widget.NewEntry()
+	f.audience.SetPlaceHolder("optional: audience parameter some servers require")
+	f.errs[fieldOther] = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
+	f.errs[fieldOther].Hide()
+	f.auth = widget.NewSelect(authChoices, func(string) { f.validate() })
+	f.auth.SetSelectedIndex(0)
+
+	scopeBox := container.NewVBox()
+	for _, s := range catalog.Scopes {
+		chk := widget.NewCheck(s.Name, func(bool) { f.validate() })
+		desc := widget.NewLabel(s.Description)
+		desc.Importance = widget.LowImportance
+		desc.Truncation = fyne.TextTruncateEllipsis
+		if s.Broad || s.Billable {
+			desc.Importance = widget.WarningImportance
+		}
+		f.checks[s.Name] = chk
+		scopeBox.Add(container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(210, chk.MinSize().Height), chk), nil, desc))
+	}
+
+	secretHint := "Stored in the OS keyring and never shown again."
+	if c != nil {
+		f.name.SetText(c.Name)
+		f.name.Disable()
+		f.tokenURL.SetText(c.TokenURL)
+		f.clientID.SetText(c.ClientID)
+		f.audience.SetText(c.Audience())
+		switch c.AuthStyle {
+		case vault.AuthHeader:
+			f.auth.SetSelectedIndex(1)
+		case vault.AuthBody:
+			f.auth.SetSelectedIndex(2)
+		}
+		var custom []string
+		for _, s := range c.Scopes {
+			if chk, ok := f.checks[s]; ok {
+				chk.SetChecked(true)
+			} else {
+				custom = append(custom, s)
+			}
+		}
+		f.custom.SetText(strings.Join(custom, " "))
+		f.secret.SetPlaceHolder("leave empty to keep the stored secret")
+		secretHint = "Leave empty to keep the stored secret. A new one goes to the OS keyring and is never shown again."
+		f.touched = map[string]bool{}
+	}
+	hint := widget.NewLabel(secretHint)
+	hint.Importance = widget.LowImportance
+	hint.SizeName = theme.SizeNameCaptionText
+
+	f.testBtn = &widget.Button{Text: "Test", Icon: theme.MediaPlayIcon(), OnTapped: f.onTest}
+	f.saveBtn = &widget.Button{Text: "Save", Icon: theme.DocumentSaveIcon(), Importance: widget.HighImportance, OnTapped: f.onSave}
+	cancel := &widget.Button{Text: "Cancel", OnTapped: f.win.Close}
+
+	withErr := func(o fyne.CanvasObject, field string) fyne.CanvasObject {
+		return container.NewVBox(o, f.errs[field])
+	}
+	form := widget.NewForm(
+		widget.NewFormItem("Name", withErr(f.name, fieldName)),
+		widget.NewFormItem("Token URL", withErr(f.tokenURL, fieldTokenURL)),
+		widget.NewFormItem("Client ID", withErr(f.clientID, fieldClientID)),
+		widget.NewFormItem("Client secret", container.NewVBox(f.secret, hint, f.errs[fieldSecret])),
+		widget.NewFormItem("Auth style", f.auth),
+		widget.NewFormItem("Audience", f.audience),
+		widget.NewFormItem("Scopes", scopeBox),
+		widget.NewFormItem("Custom scopes", withErr(f.custom, fieldScopes)),
+	)
+	body := container.NewVBox(form, f.warnings, f.errs[fieldOther], f.result)
+	buttons := container.NewHBox(f.testBtn, layout.NewSpacer(), cancel, f.saveBtn)
+	f.win.SetContent(container.NewBorder(nil, container.NewPadded(buttons), nil, nil, container.NewVScroll(container.NewPadded(body))))
+	f.win.Resize(fyne.NewSize(680, 760))
+	f.validate()
+	return f
+}
+
+// client is the client the form describes (not validated).
+func (f *clientForm) client() vault.Client {
+	var c vault.Client
+	if f.orig != nil {
+		c = f.orig.Clone()
+	}
+	c.Name = strings.TrimSpace(f.name.Text)
+	c.TokenURL = strings.TrimSpace(f.tokenURL.Text)
+	c.ClientID = strings.TrimSpace(f.clientID.Text)
+	c.AuthStyle = []vault.AuthStyle{vault.AuthAuto, vault.AuthHeader, vault.AuthBody}[max(f.auth.SelectedIndex(), 0)]
+	c.Scopes = nil
+	for _, s := range catalog.Scopes {
+		if f.checks[s.Name].Checked {
+			c.Scopes = append(c.Scopes, s.Name)
+		}
+	}
+	c.Scopes = append(c.Scopes, strings.FieldsFunc(f.custom.Text, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' })...)
+	if c.EndpointParams != nil {
+		c.EndpointParams = url.Values(c.EndpointParams)
+		c.EndpointParams.Del("audience")
+	}
+	if aud := strings.TrimSpace(f.audience.Text); aud != "" {
+		if c.EndpointParams == nil {
+			c.EndpointParams = url.Values{}
+		}
+		c.EndpointParams.Set("audience", aud)
+	}
+	return c
+}
+
+// problems validates the form field by field, as vault would on save.
+func (f *clientForm) problems() map[string]string {
+	p := map[string]string{}
+	c := f.client()
+	if f.orig == nil {
+		if err := vault.ValidateName(c.Name); err != nil {
+			p[fieldName] = problem(err)
+		} else if _, ok := f.u.states[c.Name]; ok {
+			p[fieldName] = "a client called " + c.Name + " already exists: pick another name, or edit that one"
+		}
+	}
+	if err := vault.ValidateTokenURL(c.TokenURL); err != nil {
+		p[fieldTokenURL] = problem(err)
+	}
+	if c.ClientID == "" {
+		p[fieldClientID] = "a client id is required: copy it from your provider's dashboard"
+	}
+	if f.orig == nil || f.secret.Text != "" {
+		if _, err := vault.NormalizeSecret(f.secret.Text); err != nil {
+			p[fieldSecret] = problem(err)
+		}
+	}
+	if _, err := vault.NormalizeScopes(c.Scopes); err != nil {
+		p[fieldScopes] = problem(err)
+	}
+	if len(p) == 0 {
+		if _, err := c.Normalize(); err != nil {
+			var ve *vault.ValidationError
+			field := fieldOther
+			if errors.As(err, &ve) {
+				if _, ok := f.errs[ve.Field]; ok {
+					field = ve.Field
+				}
+			}
+			p[field] = problem(err)
+		}
+	}
+	return p
+}
+
+// validate shows the problems of touched fields and the warnings; it
+// reports whether the form can be saved.
+func (f *clientForm) validate() bool {
+	p := f.problems()
+	for field, l := range f.errs {
+		msg, bad := p[field]
+		if bad && (f.touched[field] || field == fieldOther) {
+			l.SetText(msg)
+			l.Show()
+		} else {
+			l.Hide()
+		}
+	}
+	c := f.client()
+	warn := catalog.Warnings(c.Scopes)
+	if u, err := url.Parse(c.TokenURL); err == nil && u.Scheme == "http" {
+		warn = append(warn, "plain http sends the secret unencrypted: use it only for a local test server")
+	}
+	if c.Environment() == vault.EnvLive {
+		warn = append(warn, "this is a live client: its tokens act on live data")
+	}
+	if len(warn) == 0 {
+		f.warnings.Hide()
+	} else {
+		f.warnings.SetText("⚠ " + strings.Join(warn, "\n⚠ "))
+		f.warnings.Show()
+	}
+	return len(p) == 0
+}
+
+// touchAll shows every problem (on Save and Test).
+func (f *clientForm) touchAll() {
+	for field := range f.errs {
+		f.touched[field] = true
+	}
+}
+
+// testSecret is the secret to test with: the entry's, or the stored one
+// when editing with the entry left empty.
+func (f *clientForm) testSecret() (string, error) {
+	if f.secret.Text != "" || f.orig == nil || f.u.opts.Store == nil {
+		return vault.NormalizeSecret(f.secret.Text)
+	}
+	return f.u.opts.Store.Secret(f.orig.Name)
+}
+
+// onTest does one real token exchange with what the form holds and shows
+// the scopes granted, before anything is saved.
+func (f *clientForm) onTest() {
+	f.touchAll()
+	p := f.problems()
+	delete(p, fieldName) // a test needs no valid name
+	if len(p) > 0 {
+		f.validate()
+		f.result.Importance = widget.DangerImportance
+		f.result.SetText("Fix the fields marked above before testing.")
+		return
+	}
+	c, err := f.client().Normalize()
+	if err != nil && f.orig == nil {
+		c.Name = "test" // a name is not needed for an exchange
+	}
+	f.result.Importance = widget.MediumImportance
+	f.result.SetText("Requesting a token from " + hostOf(c.TokenURL) + "…")
+	f.testBtn.Disable()
+	u := f.u
+	u.async(func() {
+		secret, err := f.testSecret()
+		var res refresher.Result
+		if err == nil {
+			res, err = refresher.Exchange(u.ctx, u.opts.HTTPClient, c, secret, nil)
+		}
+		fyne.Do(func() { f.showTest(c, res, err) })
+	})
+}
+
+func (f *clientForm) showTest(c vault.Client, res refresher.Result, err error) {
+	f.testBtn.Enable()
+	if err != nil {
+		var re *refresher.Error
+		msg := err.Error()
+		if errors.As(err, &re) {
+			what, todo := explain(re, res.Token.Expiry)
+			msg = what + " " + todo
+		}
+		f.result.Importance = widget.DangerImportance
+		f.result.SetText("✗ Test failed: " + msg)
+		return
+	}
+	granted := res.Token.Scopes
+	missing := res.Missing
+	if missing == nil {
+		missing = vault.MissingScopes(c.Scopes, granted)
+	}
+	msg := "✓ Token received"
+	if !res.Token.Expiry.IsZero() {
+		msg += ", valid for " + clock(res.Token.Expiry.Sub(res.Token.FetchedAt))
+	}
+	msg += ".\nGranted: " + orDash(strings.Join(granted, " "))
+	f.result.Importance = widget.SuccessImportance
+	if len(missing) > 0 {
+		msg += "\nNot granted: " + strings.Join(missing, " ") + " (the server does not allow them for this client)"
+		f.result.Importance = widget.WarningImportance
+	}
+	f.result.SetText(msg)
+}
+
+// onSave validates and stores the client (and its secret), then closes.
+func (f *clientForm) onSave() {
+	f.touchAll()
+	if !f.validate() {
+		return
+	}
+	c, _ := f.client().Normalize()
+	secret, _ := vault.NormalizeSecret(f.secret.Text)
+	store := f.u.opts.Store
+	if store == nil {
+		return
+	}
+	var err error
+	if f.orig == nil {
+		err = store.Add(c, secret)
+	} else {
+		err = store.Update(c.Name, func(old *vault.Client) error {
+			old.TokenURL, old.ClientID, old.AuthStyle = c.TokenURL, c.ClientID, c.AuthStyle
+			old.Scopes, old.EndpointParams = c.Scopes, c.EndpointParams
+			return nil
+		})
+		if err == nil && secret != "" {
+			err = store.SetSecret(c.Name, secret)
+		}
+	}
+	if err != nil {
+		l := f.errs[fieldOther]
+		var ve *vault.ValidationError
+		if errors.As(err, &ve) {
+			if fl, ok := f.errs[ve.Field]; ok {
+				l = fl
+			}
+		}
+		l.SetText(problem(err))
+		l.Show()
+		return
+	}
+	f.secret.SetText("") // never kept in the widget after saving
+	f.win.Close()
+	u := f.u
+	verb := "Added "
+	if f.orig != nil {
+		verb = "Saved "
+	}
+	u.setStatus(verb + c.Name)
+	st, ok := u.states[c.Name]
+	if !ok {
+		st = refresher.State{Phase: refresher.PhaseNone}
+	}
+	if got, err := store.Get(c.Name); err == nil {
+		c = got // with the dates the store set
+	}
+	st.Client, st.Rotation = c, store.Rotation(c)
+	u.states[c.Name] = st
+	u.selected = ""
+	u.refreshAll()
+	u.selectClient(c.Name)
+	u.rebuildView()
+	u.reload()
+}

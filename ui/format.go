@@ -1,0 +1,310 @@
+package ui
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/vault"
+)
+
+// severity orders how much attention something needs; the tray icon, the
+// badge colours and the sort order all use it.
+type severity int
+
+const (
+	sevOK severity = iota
+	sevInfo
+	sevWarn
+	sevError
+)
+
+// countdown is the text of a client's expiry column at now: "47:12",
+// "1:02:03", "refreshing…", "expired", "rejected" or "no token".
+func countdown(st refresher.State, now time.Time) string {
+	switch st.Phase {
+	case refresher.PhaseRefreshing:
+		return "refreshing…"
+	case refresher.PhaseRejected:
+		return "rejected"
+	case refresher.PhaseExpired:
+		return "expired"
+	}
+	if st.Expiry.IsZero() {
+		if st.Phase == refresher.PhaseFresh {
+			return "no expiry"
+		}
+		return "no token"
+	}
+	left := st.Expiry.Sub(now)
+	if left <= 0 {
+		return "expired"
+	}
+	return clock(left)
+}
+
+// clock formats d as m:ss below an hour and h:mm:ss above, rounding down.
+func clock(d time.Duration) string {
+	s := int(d / time.Second)
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%02d:%02d", s/60, s%60)
+}
+
+// tokenSeverity says how worrying a client's token state is at now.
+func tokenSeverity(st refresher.State, now time.Time) severity {
+	switch st.Phase {
+	case refresher.PhaseRejected, refresher.PhaseExpired:
+		return sevError
+	case refresher.PhaseStale:
+		return sevWarn
+	case refresher.PhaseRefreshing, refresher.PhaseNone:
+		return sevInfo
+	}
+	if !st.Expiry.IsZero() && !now.Before(st.Expiry) {
+		return sevError
+	}
+	return sevOK
+}
+
+// rotationSeverity maps a rotation state to a badge colour.
+func rotationSeverity(r vault.RotationStatus) severity {
+	switch r.State {
+	case vault.RotationOverdue:
+		return sevError
+	case vault.RotationDueSoon:
+		return sevWarn
+	case vault.RotationOK:
+		return sevOK
+	}
+	return sevInfo
+}
+
+// rotationBadge is the short text of the rotation badge.
+func rotationBadge(r vault.RotationStatus) string {
+	if r.State == vault.RotationOK {
+		return "rotation ok"
+	}
+	if r.State == "" || r.State == vault.RotationUnknown {
+		return "rotation ?"
+	}
+	if r.State == vault.RotationOverdue && r.DaysLeft == 0 {
+		return "overdue since today"
+	}
+	return r.Label()
+}
+
+// overall is the tray's view of all clients: the worst severity and a one
+// line status.
+func overall(states []refresher.State, now time.Time) (severity, string) {
+	if len(states) == 0 {
+		return sevOK, "No clients yet"
+	}
+	var rejected, expired, failing, overdue, dueSoon int
+	worst := sevOK
+	for _, st := range states {
+		switch st.Phase {
+		case refresher.PhaseRejected:
+			rejected++
+		case refresher.PhaseExpired:
+			expired++
+		case refresher.PhaseStale:
+			failing++
+		}
+		switch st.Rotation.State {
+		case vault.RotationOverdue:
+			overdue++
+		case vault.RotationDueSoon:
+			dueSoon++
+		}
+		worst = max(worst, tokenSeverity(st, now), rotationSeverity(st.Rotation))
+	}
+	if worst == sevInfo {
+		worst = sevOK // refreshing or waiting for a first token is normal
+	}
+	var parts []string
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(rejected, "rejected")
+	add(expired, "expired")
+	add(failing, "failing")
+	add(overdue, "overdue for rotation")
+	add(dueSoon, "due for rotation")
+	if len(parts) == 0 {
+		if len(states) == 1 {
+			return worst, "1 client, token fresh"
+		}
+		return worst, fmt.Sprintf("%d clients, all tokens fresh", len(states))
+	}
+	return worst, strings.Join(parts, " · ")
+}
+
+// explain turns a refresher error into what happened and what to do, in
+// words for a person. lastGood is the expiry of the last good token (zero
+// when none).
+func explain(e *refresher.Error, lastGood time.Time) (what, todo string) {
+	if e == nil {
+		return "", ""
+	}
+	host := e.Host
+	if host == "" {
+		host = "the token endpoint"
+	}
+	status := ""
+	if e.Status != 0 {
+		status = fmt.Sprintf(" (HTTP %d", e.Status)
+		if e.Code != "" {
+			status += " " + e.Code
+		}
+		status += ")"
+	} else if e.Code != "" {
+		status = " (" + e.Code + ")"
+	}
+	retry := ""
+	if !e.RetryAt.IsZero() {
+		retry = " at " + e.RetryAt.Local().Format("15:04")
+	}
+	valid := ""
+	if !lastGood.IsZero() {
+		valid = " The last good token stays valid until " + lastGood.Local().Format("15:04") + "."
+	}
+	switch e.Class {
+	case refresher.ClassRejected:
+		return host + " rejected the client credentials" + status + ".",
+			"Set a new secret (rotate it in the provider's dashboard), or correct the client id or auth style with Edit."
+	case refresher.ClassScope:
+		scopes := strings.Join(e.Scopes, " ")
+		if scopes == "" {
+			scopes = "a requested scope"
+		}
+		return host + " refused " + scopes + status + ".",
+			"Remove " + scopes + " with Edit, or ask the platform admin to allow it for this client."
+	case refresher.ClassRateLimited:
+		return host + " is rate limiting token requests" + status + ".",
+			"Nothing to do: Tokentray retries" + orLater(retry) + "." + valid
+	case refresher.ClassTransient:
+		detail := ""
+		if e.Err != nil {
+			detail = ": " + e.Err.Error()
+		}
+		return "Cannot get a token from " + host + status + detail + ".",
+			"Tokentray retries with backoff" + orLater(retry) + "; check the network or the server." + valid
+	case refresher.ClassKeyring:
+		return "The OS keyring is locked or unavailable.",
+			"Unlock the keyring (log in to your desktop session's keyring), then press Refresh now."
+	}
+	return e.Error(), "Check the client with Edit, then press Refresh now."
+}
+
+func orLater(at string) string {
+	if at == "" {
+		return " later"
+	}
+	return at
+}
+
+// matches reports whether the client matches the filter text (every word,
+// case-insensitive, in its name, client id, environment, scopes or host).
+func matches(st refresher.State, filter string) bool {
+	words := strings.Fields(strings.ToLower(filter))
+	if len(words) == 0 {
+		return true
+	}
+	c := st.Client
+	hay := strings.ToLower(strings.Join([]string{
+		c.Name, c.ClientID, string(c.Environment()), strings.Join(c.Scopes, " "), hostOf(c.TokenURL),
+		string(st.Phase), string(st.Rotation.State),
+	}, " "))
+	for _, w := range words {
+		if !strings.Contains(hay, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// Sort orders of the client list.
+const (
+	sortName     = "Name"
+	sortExpiry   = "Expiry"
+	sortRotation = "Rotation"
+)
+
+var sortModes = []string{sortName, sortExpiry, sortRotation}
+
+// sortStates sorts states in place by mode; ties go by name.
+func sortStates(states []refresher.State, mode string, now time.Time) {
+	byName := func(a, b refresher.State) int { return strings.Compare(a.Client.Name, b.Client.Name) }
+	switch mode {
+	case sortExpiry:
+		slices.SortStableFunc(states, func(a, b refresher.State) int {
+			if d := int(tokenSeverity(b, now)) - int(tokenSeverity(a, now)); d != 0 && (tokenSeverity(a, now) == sevError || tokenSeverity(b, now) == sevError) {
+				return d // rejected and expired first
+			}
+			ea, eb := a.Expiry, b.Expiry
+			switch {
+			case ea.IsZero() && !eb.IsZero():
+				return 1
+			case !ea.IsZero() && eb.IsZero():
+				return -1
+			}
+			if c := ea.Compare(eb); c != 0 {
+				return c
+			}
+			return byName(a, b)
+		})
+	case sortRotation:
+		slices.SortStableFunc(states, func(a, b refresher.State) int { return compareRotation(a.Client.Name, a.Rotation, b.Client.Name, b.Rotation) })
+	default:
+		slices.SortStableFunc(states, byName)
+	}
+}
+
+// compareRotation puts overdue first, then due soon, then unknown, then ok,
+// each by days left, then by name.
+func compareRotation(na string, a vault.RotationStatus, nb string, b vault.RotationStatus) int {
+	if d := b.State.Severity() - a.State.Severity(); d != 0 {
+		return d
+	}
+	if d := a.DaysLeft - b.DaysLeft; d != 0 {
+		return d
+	}
+	return strings.Compare(na, nb)
+}
+
+// scopesText is the list's one-line scope summary.
+func scopesText(scopes []string) string {
+	if len(scopes) == 0 {
+		return "no scopes requested"
+	}
+	return strings.Join(scopes, "  ")
+}
+
+// ago is a coarse "how long ago" for status lines.
+func ago(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
+}

@@ -1,0 +1,142 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/vault"
+)
+
+// notifyPrefs are the notification switches of the Settings window.
+type notifyPrefs struct {
+	rotation  bool          // rotation due soon and overdue
+	failures  bool          // rejected, failing, recovered
+	failAfter time.Duration // how long a refresh must fail before it is worth a notification
+}
+
+// notifier decides which system notifications a client's state is worth.
+// Each condition of each client notifies once, however many snapshots or
+// sweeps repeat it: it remembers, per client and condition, the stage it
+// last notified. Switched-off notifications are remembered as sent, so
+// switching them on later does not replay old news.
+type notifier struct {
+	sent map[string]string // client name + "|" + condition -> stage notified
+}
+
+func newNotifier() *notifier { return &notifier{sent: map[string]string{}} }
+
+// rotationAt is the rotation status of st's client at now (the state's own
+// status is only as fresh as the refresher's last rotation check).
+func rotationAt(st refresher.State, now time.Time) vault.RotationStatus {
+	if st.Client.SecretSetAt.IsZero() {
+		return st.Rotation
+	}
+	return vault.Rotation(st.Client.SecretSetAt, now, vault.DefaultRotationPolicy)
+}
+
+// check returns the notifications st is worth at now that were not sent yet.
+func (n *notifier) check(st refresher.State, now time.Time, p notifyPrefs) []*fyne.Notification {
+	var out []*fyne.Notification
+	name := st.Client.Name
+	key := func(cond string) string { return name + "|" + cond }
+	emit := func(on bool, cond, stage, title, body string) {
+		if n.sent[key(cond)] == stage {
+			return
+		}
+		n.sent[key(cond)] = stage
+		if on {
+			out = append(out, &fyne.Notification{Title: title, Content: body})
+		}
+	}
+
+	rot := rotationAt(st, now)
+	switch rot.State {
+	case vault.RotationDueSoon:
+		stage := "entered"
+		switch {
+		case rot.DaysLeft <= 1:
+			stage = "1"
+		case rot.DaysLeft <= 7:
+			stage = "7"
+		}
+		if rank(n.sent[key("due")]) < rank(stage) {
+			emit(p.rotation, "due", stage, "Rotate "+name+"'s secret soon",
+				fmt.Sprintf("Its secret is due for rotation on %s (%s). Tokens issued with the old secret stay valid until they expire.",
+					rot.DueAt.Local().Format("Mon 2 Jan"), dueIn(rot.DaysLeft)))
+		}
+	case vault.RotationOverdue:
+		emit(p.rotation, "overdue", strconv.Itoa(rot.AgeDays), name+"'s secret is overdue for rotation",
+			fmt.Sprintf("It was due on %s, %s ago. Create a new secret in the provider's dashboard and use Set new secret.",
+				rot.DueAt.Local().Format("Mon 2 Jan"), days(-rot.DaysLeft)))
+	case vault.RotationOK:
+		delete(n.sent, key("due"))
+		delete(n.sent, key("overdue"))
+	}
+
+	rejected := st.Phase == refresher.PhaseRejected || (st.Err != nil && st.Err.Class == refresher.ClassRejected)
+	failing := (st.Phase == refresher.PhaseStale || st.Phase == refresher.PhaseExpired) &&
+		!st.StaleSince.IsZero() && now.Sub(st.StaleSince) >= p.failAfter
+	switch {
+	case rejected:
+		emit(p.failures, "rejected", "yes", name+": credentials rejected",
+			"The token endpoint rejected "+name+"'s client secret. Set a new secret, or correct the client with Edit.")
+	case failing:
+		body := "Refreshing " + name + "'s token has failed since " + st.StaleSince.Local().Format("15:04") + "."
+		if !st.Expiry.IsZero() && now.Before(st.Expiry) {
+			body += " The last good token is valid until " + st.Expiry.Local().Format("15:04") + "."
+		} else {
+			body += " There is no valid token."
+		}
+		emit(p.failures, "failing", st.StaleSince.UTC().Format(time.RFC3339Nano), name+": token refresh failing", body)
+	case st.Phase == refresher.PhaseFresh:
+		if n.sent[key("rejected")] != "" || n.sent[key("failing")] != "" {
+			delete(n.sent, key("rejected"))
+			delete(n.sent, key("failing"))
+			emit(p.failures, "recovered", strconv.FormatInt(now.UnixNano(), 10), name+": recovered",
+				name+" has a fresh token again.")
+		}
+	}
+	return out
+}
+
+// forget drops what was remembered about a removed client.
+func (n *notifier) forget(name string) {
+	for k := range n.sent {
+		if len(k) > len(name) && k[:len(name)+1] == name+"|" {
+			delete(n.sent, k)
+		}
+	}
+}
+
+func rank(stage string) int {
+	switch stage {
+	case "entered":
+		return 1
+	case "7":
+		return 2
+	case "1":
+		return 3
+	}
+	return 0
+}
+
+func dueIn(daysLeft int) string {
+	switch {
+	case daysLeft <= 0:
+		return "today"
+	case daysLeft == 1:
+		return "tomorrow"
+	}
+	return "in " + days(daysLeft)
+}
+
+func days(n int) string {
+	if n == 1 {
+		return "1 day"
+	}
+	return strconv.Itoa(n) + " days"
+}

@@ -1,0 +1,138 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokentray/tokentray/refresher"
+)
+
+// Preference keys (fyne Preferences, stored per app ID).
+const (
+	prefClipboardClear = "clipboard.clear_seconds"
+	prefNotifyRotation = "notify.rotation"
+	prefNotifyFailures = "notify.failures"
+	prefNotifyCopy     = "notify.copy"
+	prefFailAfter      = "notify.fail_after_minutes"
+	prefMarginMinutes  = "refresh.margin_minutes"
+	prefSweepSeconds   = "refresh.sweep_seconds"
+)
+
+// Defaults of the settings.
+const (
+	defaultClipboardClear = 30 * time.Second
+	defaultFailAfter      = 10 * time.Minute
+	defaultMargin         = 5 * time.Minute
+	defaultSweep          = 30 * time.Second
+)
+
+// settings reads the preferences with their defaults.
+type settings struct{ p fyne.Preferences }
+
+func (s settings) clipboardClear() time.Duration {
+	return time.Duration(s.p.IntWithFallback(prefClipboardClear, int(defaultClipboardClear/time.Second))) * time.Second
+}
+func (s settings) notifyCopy() bool { return s.p.BoolWithFallback(prefNotifyCopy, true) }
+func (s settings) notify() notifyPrefs {
+	return notifyPrefs{
+		rotation:  s.p.BoolWithFallback(prefNotifyRotation, true),
+		failures:  s.p.BoolWithFallback(prefNotifyFailures, true),
+		failAfter: time.Duration(s.p.IntWithFallback(prefFailAfter, int(defaultFailAfter/time.Minute))) * time.Minute,
+	}
+}
+func (s settings) margin() time.Duration {
+	return time.Duration(s.p.IntWithFallback(prefMarginMinutes, int(defaultMargin/time.Minute))) * time.Minute
+}
+func (s settings) sweep() time.Duration {
+	return time.Duration(s.p.IntWithFallback(prefSweepSeconds, int(defaultSweep/time.Second))) * time.Second
+}
+
+// ApplyPreferences sets the refresher options the Settings window controls
+// (refresh margin, sweep interval) from the app's preferences. main calls it
+// before refresher.New; changes take effect at the next start.
+func ApplyPreferences(p fyne.Preferences, o *refresher.Options) {
+	s := settings{p}
+	o.MarginMin = s.margin()
+	o.SweepInterval = s.sweep()
+}
+
+var clearChoices = []struct {
+	label string
+	secs  int
+}{{"10 seconds", 10}, {"30 seconds", 30}, {"1 minute", 60}, {"2 minutes", 120}, {"5 minutes", 300}, {"never", 0}}
+
+// showSettings opens the Settings dialog.
+func (u *UI) showSettings() {
+	s := settings{u.app.Preferences()}
+	p := u.app.Preferences()
+
+	var labels []string
+	current := ""
+	for _, c := range clearChoices {
+		labels = append(labels, c.label)
+		if time.Duration(c.secs)*time.Second == s.clipboardClear() {
+			current = c.label
+		}
+	}
+	clearSel := widget.NewSelect(labels, func(v string) {
+		for _, c := range clearChoices {
+			if c.label == v {
+				p.SetInt(prefClipboardClear, c.secs)
+			}
+		}
+	})
+	if current == "" {
+		current = fmt.Sprintf("%d seconds", int(s.clipboardClear()/time.Second))
+	}
+	clearSel.PlaceHolder = current
+	clearSel.Selected = current
+
+	check := func(label, key string, on bool) *widget.Check {
+		c := widget.NewCheck(label, func(v bool) { p.SetBool(key, v) })
+		c.Checked = on
+		return c
+	}
+	np := s.notify()
+	number := func(key string, value int, min, max int) (*widget.Entry, *widget.Label) {
+		e := widget.NewEntry()
+		e.SetText(strconv.Itoa(value))
+		msg := widget.NewLabel("")
+		msg.Importance = widget.DangerImportance
+		e.OnChanged = func(v string) {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < min || n > max {
+				msg.SetText(fmt.Sprintf("use a whole number from %d to %d", min, max))
+				return
+			}
+			msg.SetText("")
+			p.SetInt(key, n)
+		}
+		return e, msg
+	}
+	failE, failMsg := number(prefFailAfter, int(np.failAfter/time.Minute), 1, 24*60)
+	marginE, marginMsg := number(prefMarginMinutes, int(s.margin()/time.Minute), 1, 60)
+	sweepE, sweepMsg := number(prefSweepSeconds, int(s.sweep()/time.Second), 5, 3600)
+
+	form := widget.NewForm(
+		widget.NewFormItem("Clear clipboard after", clearSel),
+		widget.NewFormItem("", widget.NewLabel("Only if it still holds the token Tokentray put there; also on quit.")),
+		widget.NewFormItem("Notify", container.NewVBox(
+			check("Rotation due soon and overdue", prefNotifyRotation, np.rotation),
+			check("Credentials rejected, refresh failing, recovered", prefNotifyFailures, np.failures),
+			check("After copying a token", prefNotifyCopy, s.notifyCopy()),
+		)),
+		widget.NewFormItem("Failing for (minutes)", container.NewVBox(failE, failMsg)),
+		widget.NewFormItem("Refresh margin (minutes)", container.NewVBox(marginE, marginMsg)),
+		widget.NewFormItem("Sweep interval (seconds)", container.NewVBox(sweepE, sweepMsg)),
+		widget.NewFormItem("", widget.NewLabel("Margin and sweep interval take effect at the next start.")),
+	)
+	d := dialog.NewCustom("Settings", "Close", form, u.win)
+	d.Resize(fyne.NewSize(560, 0))
+	d.Show()
+}

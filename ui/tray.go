@@ -1,0 +1,99 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+
+	"github.com/tokentray/tokentray/assets"
+	"github.com/tokentray/tokentray/refresher"
+)
+
+// trayState is the tray as last installed: the menu is rebuilt only when
+// its signature (status line, icon, entries) changes, never on a countdown
+// tick.
+type trayState struct {
+	desk      desktop.App // nil when the driver has no tray (tests, mobile)
+	menu      *fyne.Menu
+	icon      fyne.Resource
+	sig       string
+	refreshes int // how often the menu was rebuilt (tests)
+}
+
+// trayIcon picks the tray icon for an overall severity.
+func trayIcon(s severity) fyne.Resource {
+	switch s {
+	case sevError:
+		return assets.TrayError
+	case sevWarn:
+		return assets.TrayWarn
+	}
+	return assets.TrayOK
+}
+
+// trayLabel is the tray entry of one client.
+func trayLabel(st refresher.State) string {
+	l := "Copy token: " + st.Client.Name
+	switch st.Phase {
+	case refresher.PhaseRejected:
+		l += " (rejected)"
+	case refresher.PhaseExpired:
+		l += " (expired)"
+	}
+	return l
+}
+
+// buildTrayMenu returns the tray menu for the current states and the
+// signature that decides whether it changed.
+func (u *UI) buildTrayMenu() (*fyne.Menu, fyne.Resource, string) {
+	all := u.sortedStates()
+	sev, line := overall(all, u.clock.Now())
+	var items []*fyne.MenuItem
+	var sig strings.Builder
+	fmt.Fprintf(&sig, "%d|%s", sev, line)
+	for i, st := range all {
+		if i == maxTrayClients {
+			items = append(items, fyne.NewMenuItem(fmt.Sprintf("More… (%d clients)", len(all)), u.showWindow))
+			sig.WriteString("|more")
+			break
+		}
+		name := st.Client.Name
+		label := trayLabel(st)
+		sig.WriteString("|" + label)
+		items = append(items, fyne.NewMenuItem(label, func() { u.copyToken(name, false) }))
+	}
+	if len(all) > 0 {
+		items = append(items, fyne.NewMenuItemSeparator())
+	}
+	status := fyne.NewMenuItem(line, u.showWindow)
+	items = append(items, status, fyne.NewMenuItem("Show window", u.showWindow), fyne.NewMenuItemSeparator())
+	quit := fyne.NewMenuItem("Quit", u.Quit)
+	quit.IsQuit = true
+	items = append(items, quit)
+	return fyne.NewMenu("Tokentray", items...), trayIcon(sev), sig.String()
+}
+
+// updateTray rebuilds the tray menu and icon if they changed.
+func (u *UI) updateTray() {
+	menu, icon, sig := u.buildTrayMenu()
+	if sig == u.tray.sig {
+		return
+	}
+	u.tray.sig = sig
+	u.tray.refreshes++
+	if u.tray.menu == nil {
+		u.tray.menu = menu
+	} else {
+		u.tray.menu.Items = menu.Items
+	}
+	if u.tray.desk == nil {
+		return
+	}
+	if icon != u.tray.icon {
+		u.tray.icon = icon
+		u.tray.desk.SetSystemTrayIcon(icon)
+	}
+	u.tray.desk.SetSystemTrayMenu(u.tray.menu)
+}

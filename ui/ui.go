@@ -1,0 +1,389 @@
+// Package ui is Tokentray's window, tray, notifications and clipboard. It
+// receives the fyne.App from main and never imports fyne.io/fyne/v2/app, so
+// its tests build fast and need no display.
+//
+// Threading: everything that touches widgets runs on Fyne's UI thread. One
+// goroutine reads the refresher's subscription and hands batches of
+// snapshots to the UI thread with fyne.Do; one ticker updates the countdowns
+// of the visible rows once a second while the window is shown; a slower one
+// re-checks notification rules (a refresh failing for too long, a rotation
+// crossing a day) and the tray. Blocking work (token requests, keyring
+// reads) runs in goroutines that report back with fyne.Do.
+package ui
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokentray/tokentray/assets"
+	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/vault"
+)
+
+// DemoControl lets the window of `tokentray demo` trigger trouble on the
+// embedded demo server (nil outside the demo).
+type DemoControl interface {
+	// Actions returns the trouble the demo server can simulate, as menu
+	// labels with the function that toggles each.
+	Actions() []DemoAction
+}
+
+// DemoAction is one demo menu entry.
+type DemoAction struct {
+	Label string
+	Do    func() error
+}
+
+// Source is what the UI needs from the refresher: *refresher.Refresher
+// satisfies it; tests may pass their own.
+type Source interface {
+	// States returns the current state of every client, sorted by name.
+	States() []refresher.State
+	// Subscribe returns a subscription to state snapshots; nil means the
+	// source publishes none.
+	Subscribe() *refresher.Subscription
+	// Token returns a valid token for a client (see refresher.Token).
+	Token(ctx context.Context, name string, opts refresher.TokenOptions) (refresher.Result, error)
+	// Refresh fetches a new token now.
+	Refresh(ctx context.Context, name string) (refresher.Result, error)
+	// Reload re-reads the client list after the store changed.
+	Reload() error
+}
+
+var _ Source = (*refresher.Refresher)(nil)
+
+// Options are what the UI works on.
+type Options struct {
+	Store     *vault.Store
+	Refresher *refresher.Refresher
+	Title     string      // window title
+	Demo      DemoControl // nil outside the demo
+
+	// Source, when set, is used instead of Refresher (tests feed their own).
+	Source Source
+	// Clock is the time source (default: the real clock).
+	Clock Clock
+	// HTTPClient makes the form's Test exchanges (default
+	// refresher.NewHTTPClient with a 15 s timeout).
+	HTTPClient *http.Client
+}
+
+// maxTrayClients is how many "Copy token" entries the tray menu holds
+// before it offers "More…".
+const maxTrayClients = 10
+
+// UI is the window, tray and notifications of one app.
+type UI struct {
+	app   fyne.App
+	opts  Options
+	src   Source
+	clock Clock
+	prefs settings
+	clip  *clipGuard
+	notes *notifier
+	// async runs blocking work off the UI thread (tests run it inline).
+	async func(f func())
+	// send delivers a system notification (app.SendNotification; tests count).
+	send func(n *fyne.Notification)
+	// every calls f on the UI thread every d until ctx ends, from a
+	// goroutine of its own (tests replace it and tick by hand).
+	every func(ctx context.Context, d time.Duration, f func())
+
+	ctx    context.Context // cancelled by Stop; parent of every request
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the subscription reader
+	sub    *refresher.Subscription
+
+	// The fields below belong to the UI thread.
+	win        fyne.Window
+	visible    bool               // window shown
+	tickCancel context.CancelFunc // stops the countdown ticker; nil while stopped
+	states     map[string]refresher.State
+	view       []refresher.State // filtered and sorted: what the list shows
+	filter     string
+	sortMode   string
+	selected   string // name of the selected client, "" when none
+	list       *widget.List
+	rows       map[fyne.CanvasObject]*clientRow
+	details    *detailsPane
+	status     *widget.Label
+	empty      fyne.CanvasObject // shown instead of the list when there are no clients
+	tray       trayState
+}
+
+// New builds the UI for a; nothing is shown until Start.
+func New(a fyne.App, opts Options) *UI {
+	u := &UI{
+		app:      a,
+		opts:     opts,
+		src:      opts.Source,
+		clock:    opts.Clock,
+		prefs:    settings{a.Preferences()},
+		notes:    newNotifier(),
+		async:    func(f func()) { go f() },
+		send:     a.SendNotification,
+		every:    every,
+		states:   map[string]refresher.State{},
+		rows:     map[fyne.CanvasObject]*clientRow{},
+		sortMode: sortName,
+	}
+	if u.src == nil && opts.Refresher != nil {
+		u.src = opts.Refresher
+	}
+	if u.clock == nil {
+		u.clock = realClock{}
+	}
+	if u.opts.HTTPClient == nil {
+		u.opts.HTTPClient = refresher.NewHTTPClient(15 * time.Second)
+	}
+	if u.opts.Title == "" {
+		u.opts.Title = "Tokentray"
+	}
+	u.ctx, u.cancel = context.WithCancel(context.Background())
+	u.clip = &clipGuard{clip: a.Clipboard(), clock: u.clock, do: fyne.Do}
+	u.build()
+	return u
+}
+
+// Start shows the window, installs the tray and starts following refresher
+// events.
+func (u *UI) Start() {
+	if u.src != nil {
+		u.sub = u.src.Subscribe()
+		u.resync()
+	}
+	if u.sub != nil {
+		u.wg.Add(1)
+		go u.follow(u.sub.C())
+	}
+	u.every(u.ctx, 30*time.Second, u.sweep)
+	u.installTray()
+	u.showWindow()
+}
+
+// Quit asks the app to quit (safe from any goroutine). The clipboard is
+// cleared first if it still holds a token Tokentray put there.
+func (u *UI) Quit() {
+	fyne.Do(func() {
+		u.clip.clear()
+		u.app.Quit()
+	})
+}
+
+// Stop releases what Start took: it stops the event loop and the tickers
+// and waits for them. Call it after the app's Run returns (the clipboard is
+// cleared by Quit, while the driver still runs).
+func (u *UI) Stop() {
+	u.cancel()
+	if u.sub != nil {
+		u.sub.Close()
+	}
+	u.wg.Wait()
+}
+
+// follow reads snapshots until the subscription ends or Stop, applying
+// whatever has queued up in one batch on the UI thread.
+func (u *UI) follow(c <-chan refresher.State) {
+	defer u.wg.Done()
+	for {
+		select {
+		case <-u.ctx.Done():
+			return
+		case st, ok := <-c:
+			if !ok {
+				return
+			}
+			batch := []refresher.State{st}
+		drain:
+			for len(batch) < 4096 {
+				select {
+				case st, ok := <-c:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, st)
+				default:
+					break drain
+				}
+			}
+			fyne.Do(func() { u.apply(batch) })
+		}
+	}
+}
+
+// every is the real ticker behind UI.every.
+func every(ctx context.Context, d time.Duration, f func()) {
+	go func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				fyne.Do(func() {
+					if ctx.Err() == nil {
+						f()
+					}
+				})
+			}
+		}
+	}()
+}
+
+// sweep re-checks time-based rules every 30 s (on the UI thread):
+// notifications for a refresh failing too long or a rotation crossing a
+// day, the tray status, and a resync with the source (which also drops
+// removed clients).
+func (u *UI) sweep() {
+	if u.src != nil {
+		u.resync()
+		return
+	}
+	u.checkNotifications(u.sortedStates())
+	u.updateTray()
+}
+
+// resync replaces the known states with the source's current list.
+func (u *UI) resync() {
+	all := u.src.States()
+	fresh := make(map[string]refresher.State, len(all))
+	for _, st := range all {
+		fresh[st.Client.Name] = st
+	}
+	for name := range u.states {
+		if _, ok := fresh[name]; !ok {
+			u.notes.forget(name)
+		}
+	}
+	u.states = fresh
+	u.checkNotifications(all)
+	u.refreshAll()
+}
+
+// apply takes snapshots into the window, the tray and the notification
+// rules (on the UI thread).
+func (u *UI) apply(batch []refresher.State) {
+	for _, st := range batch {
+		u.states[st.Client.Name] = st
+	}
+	u.checkNotifications(batch)
+	u.refreshAll()
+}
+
+// checkNotifications sends what the notification rules say about states.
+func (u *UI) checkNotifications(states []refresher.State) {
+	now := u.clock.Now()
+	p := u.prefs.notify()
+	for _, st := range states {
+		for _, n := range u.notes.check(st, now, p) {
+			u.send(n)
+		}
+	}
+}
+
+// refreshAll redraws what depends on the set of states: the list, the
+// details of the selected client and the tray.
+func (u *UI) refreshAll() {
+	u.rebuildView()
+	if u.selected != "" {
+		if st, ok := u.states[u.selected]; ok {
+			u.details.show(st)
+		} else {
+			u.selected = ""
+			u.details.clear()
+		}
+	}
+	u.updateTray()
+}
+
+// showWindow shows the window and starts the countdown ticker.
+func (u *UI) showWindow() {
+	u.win.Show()
+	u.win.RequestFocus()
+	u.onShown()
+}
+
+// onShown starts the countdown ticker when the window became visible (by
+// showWindow, or by a click on the tray icon).
+func (u *UI) onShown() {
+	if u.visible {
+		return
+	}
+	u.visible = true
+	u.tick()
+	ctx, cancel := context.WithCancel(u.ctx)
+	u.tickCancel = cancel
+	u.every(ctx, time.Second, u.tick)
+}
+
+// hideWindow hides the window to the tray and stops the countdown ticker.
+func (u *UI) hideWindow() {
+	u.win.Hide()
+	u.visible = false
+	if u.tickCancel != nil {
+		u.tickCancel()
+		u.tickCancel = nil
+	}
+}
+
+// tick updates the countdowns of the rows on screen and of the details.
+func (u *UI) tick() {
+	now := u.clock.Now()
+	for _, r := range u.rows {
+		if st, ok := u.states[r.name]; ok {
+			r.tick(st, now)
+		}
+	}
+	if u.selected != "" {
+		if st, ok := u.states[u.selected]; ok {
+			u.details.tick(st, now)
+		}
+	}
+}
+
+// sortedStates returns every known state sorted by name.
+func (u *UI) sortedStates() []refresher.State {
+	out := make([]refresher.State, 0, len(u.states))
+	for _, st := range u.states {
+		out = append(out, st)
+	}
+	sortStates(out, sortName, u.clock.Now())
+	return out
+}
+
+// setStatus shows a line in the window's status bar.
+func (u *UI) setStatus(s string) { u.status.SetText(s) }
+
+// tell explains something to the user: in a dialog when the window is
+// shown, else as a notification (the tray's actions run without a window).
+func (u *UI) tell(title, msg string) {
+	u.setStatus(title + ": " + msg)
+	if u.visible {
+		showInfo(title, msg, u.win)
+		return
+	}
+	u.send(&fyne.Notification{Title: title, Content: msg})
+}
+
+// installTray sets up the tray icon and menu when the driver has one.
+func (u *UI) installTray() {
+	desk, ok := u.app.(desktop.App)
+	if !ok {
+		return
+	}
+	u.tray.desk = desk
+	desk.SetSystemTrayWindow(u.win)
+	u.win.SetCloseIntercept(u.hideWindow) // SetSystemTrayWindow installed a plain Hide
+	u.app.Lifecycle().SetOnEnteredForeground(u.onShown)
+	u.tray.sig = "" // force the first build
+	u.updateTray()
+}
+
+func (u *UI) appIcon() fyne.Resource { return assets.AppIcon }

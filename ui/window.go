@@ -1,0 +1,340 @@
+package ui
+
+import (
+	"fmt"
+	"image/color"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/vault"
+)
+
+// build creates the window and its widgets (not shown yet).
+func (u *UI) build() {
+	u.win = u.app.NewWindow(u.opts.Title)
+	u.win.SetIcon(u.appIcon())
+	u.win.SetCloseIntercept(u.hideWindow)
+
+	search := widget.NewEntry()
+	search.SetPlaceHolder("Filter by name, client id, scope, environment…")
+	search.ActionItem = widget.NewIcon(theme.SearchIcon())
+	search.OnChanged = u.onFilter
+	sortSel := widget.NewSelect(sortModes, u.onSort)
+	sortSel.Selected = u.sortMode
+
+	add := &widget.Button{Text: "Add client", Icon: theme.ContentAddIcon(), Importance: widget.HighImportance, OnTapped: func() { u.showForm(nil) }}
+	rotation := &widget.Button{Text: "Rotation", Icon: theme.HistoryIcon(), OnTapped: u.showRotation}
+	settingsBtn := &widget.Button{Icon: theme.SettingsIcon(), OnTapped: u.showSettings}
+	sortBox := container.NewHBox(widget.NewLabel("Sort"), sortSel)
+	top := container.NewBorder(nil, nil, nil, container.NewHBox(sortBox, add, rotation, settingsBtn), search)
+
+	u.list = &widget.List{
+		Length:     func() int { return len(u.view) },
+		CreateItem: u.newRow,
+		UpdateItem: func(id widget.ListItemID, o fyne.CanvasObject) {
+			if id < len(u.view) {
+				u.rows[o].bind(u.view[id], u.clock.Now())
+			}
+		},
+		OnSelected: func(id widget.ListItemID) {
+			if id < len(u.view) {
+				u.selectClient(u.view[id].Client.Name)
+			}
+		},
+	}
+	u.list.ExtendBaseWidget(u.list)
+
+	u.details = newDetailsPane(u)
+	emptyTitle := widget.NewLabelWithStyle("No clients yet", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	emptyTitle.SizeName = theme.SizeNameSubHeadingText
+	u.empty = container.NewCenter(container.NewVBox(
+		emptyTitle,
+		widget.NewLabelWithStyle("Add a client-credentials client: its secret goes to the OS keyring,\nand Tokentray keeps its access token fresh.", fyne.TextAlignCenter, fyne.TextStyle{}),
+		container.NewCenter(&widget.Button{Text: "Add client", Icon: theme.ContentAddIcon(), Importance: widget.HighImportance, OnTapped: func() { u.showForm(nil) }}),
+		widget.NewLabelWithStyle("Or try it first: tokentray demo", fyne.TextAlignCenter, fyne.TextStyle{Italic: true}),
+	))
+	u.empty.Hide()
+
+	split := container.NewHSplit(container.NewStack(u.list, u.empty), u.details.root)
+	split.Offset = 0.46
+	u.status = widget.NewLabel("")
+	u.status.Truncation = fyne.TextTruncateEllipsis
+	u.status.SizeName = theme.SizeNameCaptionText
+	u.win.SetContent(container.NewBorder(
+		container.NewVBox(container.NewPadded(top), widget.NewSeparator()),
+		container.NewVBox(widget.NewSeparator(), u.status),
+		nil, nil, split))
+	u.win.SetMainMenu(u.mainMenu())
+	u.win.Resize(fyne.NewSize(1080, 680))
+
+	ctrl := func(k fyne.KeyName, f func()) {
+		u.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { f() })
+	}
+	ctrl(fyne.KeyF, func() { u.win.Canvas().Focus(search) })
+	ctrl(fyne.KeyN, func() { u.showForm(nil) })
+	ctrl(fyne.KeyR, func() { u.withSelected(u.refreshNow) })
+	ctrl(fyne.KeyQ, u.Quit)
+	ctrl(fyne.KeyW, u.hideWindow)
+}
+
+// mainMenu is the window's menu bar.
+func (u *UI) mainMenu() *fyne.MainMenu {
+	quit := fyne.NewMenuItem("Quit", u.Quit)
+	quit.IsQuit = true
+	file := fyne.NewMenu("File",
+		fyne.NewMenuItem("Add client…", func() { u.showForm(nil) }),
+		fyne.NewMenuItem("Rotation overview…", u.showRotation),
+		fyne.NewMenuItem("Settings…", u.showSettings),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Hide window", u.hideWindow),
+		quit,
+	)
+	client := fyne.NewMenu("Client",
+		fyne.NewMenuItem("Copy token", func() { u.withSelected(func(n string) { u.copyToken(n, false) }) }),
+		fyne.NewMenuItem("Copy as header", func() { u.withSelected(func(n string) { u.copyToken(n, true) }) }),
+		fyne.NewMenuItem("Refresh now", func() { u.withSelected(u.refreshNow) }),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Set new secret…", func() { u.withSelected(u.showSetSecret) }),
+		fyne.NewMenuItem("Edit…", func() { u.withSelected(u.editClient) }),
+		fyne.NewMenuItem("Remove…", func() { u.withSelected(u.confirmRemove) }),
+	)
+	menus := []*fyne.Menu{file, client}
+	if u.opts.Demo != nil {
+		var items []*fyne.MenuItem
+		for _, a := range u.opts.Demo.Actions() {
+			a := a
+			items = append(items, fyne.NewMenuItem(a.Label, func() { u.runDemo(a) }))
+		}
+		menus = append(menus, fyne.NewMenu("Demo", items...))
+	}
+	return fyne.NewMainMenu(menus...)
+}
+
+// runDemo runs a demo action off the UI thread and says how it went.
+func (u *UI) runDemo(a DemoAction) {
+	u.async(func() {
+		err := a.Do()
+		fyne.Do(func() {
+			if err != nil {
+				u.tell("Demo", a.Label+" failed: "+err.Error())
+				return
+			}
+			u.setStatus("Demo: " + a.Label)
+		})
+	})
+}
+
+// withSelected calls f with the selected client, or says to select one.
+func (u *UI) withSelected(f func(name string)) {
+	if u.selected == "" {
+		u.setStatus("Select a client first")
+		return
+	}
+	f(u.selected)
+}
+
+func (u *UI) onFilter(s string) {
+	u.filter = s
+	u.rebuildView()
+}
+
+func (u *UI) onSort(s string) {
+	u.sortMode = s
+	u.rebuildView()
+}
+
+// rebuildView filters and sorts the states into what the list shows and
+// keeps the selection on the same client.
+func (u *UI) rebuildView() {
+	view := u.view[:0]
+	for _, st := range u.states {
+		if matches(st, u.filter) {
+			view = append(view, st)
+		}
+	}
+	sortStates(view, u.sortMode, u.clock.Now())
+	u.view = view
+	if len(u.states) == 0 {
+		u.empty.Show()
+		u.list.Hide()
+	} else {
+		u.empty.Hide()
+		u.list.Show()
+	}
+	u.list.Refresh()
+	sel := -1
+	for i, st := range u.view {
+		if st.Client.Name == u.selected {
+			sel = i
+			break
+		}
+	}
+	if sel >= 0 {
+		u.list.Select(sel)
+	} else {
+		u.list.UnselectAll()
+	}
+}
+
+// selectClient shows a client's details.
+func (u *UI) selectClient(name string) {
+	if name == u.selected {
+		return
+	}
+	u.selected = name
+	if st, ok := u.states[name]; ok {
+		u.details.show(st)
+	}
+}
+
+// clientRow is one line of the client list.
+type clientRow struct {
+	name      string // client bound to the row
+	dot       *canvas.Circle
+	title     *widget.Label
+	env       *badge
+	scopes    *widget.Label
+	countdown *canvas.Text
+	rotation  *badge
+	lastSev   severity
+}
+
+func (u *UI) newRow() fyne.CanvasObject {
+	r := &clientRow{
+		dot:       canvas.NewCircle(theme.Color(theme.ColorNameSuccess)),
+		title:     &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
+		env:       newBadge(),
+		scopes:    &widget.Label{SizeName: theme.SizeNameCaptionText, Truncation: fyne.TextTruncateEllipsis, Importance: widget.LowImportance},
+		countdown: canvas.NewText("", theme.Color(theme.ColorNameForeground)),
+		rotation:  newBadge(),
+	}
+	r.countdown.TextStyle = fyne.TextStyle{Monospace: true, Bold: true}
+	r.countdown.Alignment = fyne.TextAlignTrailing
+	dot := container.New(layout.NewCustomPaddedLayout(0, 0, 4, 0), container.NewCenter(container.NewGridWrap(fyne.NewSize(10, 10), r.dot)))
+	line1 := container.NewBorder(nil, nil, nil, container.NewCenter(r.env), r.title)
+	text := container.New(layout.NewCustomPaddedVBoxLayout(-theme.Padding()*2), line1, r.scopes)
+	cd := container.NewGridWrap(fyne.NewSize(96, 22), r.countdown)
+	right := container.NewHBox(container.NewCenter(cd), container.NewCenter(container.NewGridWrap(fyne.NewSize(150, 22), container.NewCenter(r.rotation))))
+	obj := container.NewBorder(nil, nil, dot, right, text)
+	u.rows[obj] = r
+	return obj
+}
+
+// bind shows st in the row.
+func (r *clientRow) bind(st refresher.State, now time.Time) {
+	c := st.Client
+	r.name = c.Name
+	r.title.SetText(c.Name)
+	env := c.Environment()
+	if env == vault.EnvUnknown {
+		r.env.Hide()
+	} else {
+		r.env.set(string(env), envColor(env))
+		r.env.Show()
+	}
+	r.scopes.SetText(scopesText(c.Scopes))
+	rot := rotationAt(st, now)
+	r.rotation.set(rotationBadge(rot), sevColor(rotationSeverity(rot)))
+	r.lastSev = -1
+	r.tick(st, now)
+}
+
+// tick updates the countdown (once a second while shown).
+func (r *clientRow) tick(st refresher.State, now time.Time) {
+	text := countdown(st, now)
+	if r.countdown.Text != text {
+		r.countdown.Text = text
+		r.countdown.Refresh()
+	}
+	if sev := tokenSeverity(st, now); sev != r.lastSev {
+		r.lastSev = sev
+		r.dot.FillColor = sevColor(sev)
+		r.dot.Refresh()
+		fg := theme.Color(theme.ColorNameForeground)
+		if sev == sevError || sev == sevWarn {
+			fg = sevColor(sev)
+		}
+		r.countdown.Color = fg
+		r.countdown.Refresh()
+	}
+}
+
+// badge is a small rounded label with a tinted background.
+type badge struct {
+	widget.BaseWidget
+	bg  *canvas.Rectangle
+	txt *canvas.Text
+}
+
+func newBadge() *badge {
+	b := &badge{bg: canvas.NewRectangle(color.Transparent), txt: canvas.NewText("", theme.Color(theme.ColorNameForeground))}
+	b.bg.CornerRadius = 9
+	b.txt.TextSize = theme.CaptionTextSize()
+	b.txt.TextStyle = fyne.TextStyle{Bold: true}
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+func (b *badge) set(text string, c color.Color) {
+	b.txt.Text = text
+	b.txt.Color = c
+	b.bg.FillColor = tint(c, 0x30)
+	b.Refresh()
+}
+
+// Text returns the badge's text.
+func (b *badge) Text() string { return b.txt.Text }
+
+func (b *badge) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewStack(b.bg, container.New(layout.NewCustomPaddedLayout(2, 2, 8, 8), b.txt)))
+}
+
+func tint(c color.Color, alpha uint8) color.Color {
+	r, g, b, _ := c.RGBA()
+	return color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: alpha}
+}
+
+// sevColor is the theme colour of a severity.
+func sevColor(s severity) color.Color {
+	switch s {
+	case sevError:
+		return theme.Color(theme.ColorNameError)
+	case sevWarn:
+		return theme.Color(theme.ColorNameWarning)
+	case sevInfo:
+		return theme.Color(theme.ColorNameDisabled)
+	}
+	return theme.Color(theme.ColorNameSuccess)
+}
+
+func envColor(e vault.Environment) color.Color {
+	if e == vault.EnvLive {
+		return color.NRGBA{R: 0xd8, G: 0x3b, B: 0x8a, A: 0xff}
+	}
+	return theme.Color(theme.ColorNamePrimary)
+}
+
+// showInfo shows a short message in a dialog.
+func showInfo(title, msg string, w fyne.Window) {
+	l := widget.NewLabel(msg)
+	l.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustom(title, "OK", l, w)
+	d.Resize(fyne.NewSize(460, 0))
+	d.Show()
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
