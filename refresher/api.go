@@ -11,7 +11,6 @@ package refresher
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -46,6 +45,17 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives structured logs without secrets (default: discard).
 	Logger *slog.Logger
+	// Jitter: each token is refreshed up to this much earlier than the
+	// margin asks, at random, so clients fetched together do not come due
+	// together (default SweepInterval; negative: none).
+	Jitter time.Duration
+	// JumpThreshold: when wall-clock time between two sweeps differs from
+	// monotonic time by more than this (sleep, clock change), every client
+	// is re-checked at once (default 1 minute).
+	JumpThreshold time.Duration
+	// RotationInterval is how often rotation status is re-checked (default
+	// 24h; one check also runs at Start).
+	RotationInterval time.Duration
 }
 
 // TokenOptions narrow a Token call.
@@ -70,6 +80,10 @@ type Result struct {
 	// NotCached is set when the keyring refused to cache the token (too big,
 	// locked): it is held in memory only.
 	NotCached error
+	// RefreshErr is set when a refresh failed (or waits for its retry) and
+	// the last good token, inside the margin but still valid for at least
+	// MinTTL, is returned instead: the token is usable, the state stale.
+	RefreshErr *Error
 }
 
 // Phase is a client's token state in a word, as the GUI shows it.
@@ -94,13 +108,16 @@ type State struct {
 	FetchedAt   time.Time
 	Granted     []string
 	Missing     []string
-	Fingerprint string // vault.Fingerprint of the current token
+	Fingerprint string    // vault.Fingerprint of the current token
 	Err         *Error    // the last error, nil after a success
 	StaleSince  time.Time // first failure since the last success
 	NextAttempt time.Time // when the scheduler will try again
 	Rotation    vault.RotationStatus
 	Skew        time.Duration
 	At          time.Time // when this snapshot was taken
+	// Removed is set on the last snapshot of a client removed from the
+	// store.
+	Removed bool
 }
 
 // Class says what kind of failure an Error is, and so what to do.
@@ -116,94 +133,8 @@ const (
 	ClassConfig      Class = "config"       // no secret stored, invalid client, other local trouble
 )
 
-// Error is a classified token failure. Error() is a sentence for a person,
-// saying what to do; it never contains a secret or a whole token.
-type Error struct {
-	Class       Class
-	Client      string    // client name
-	Host        string    // token endpoint host
-	Status      int       // HTTP status, 0 when none
-	Code        string    // RFC 6749 error code, e.g. invalid_client
-	Description string    // error_description from the server (sanitised)
-	Scopes      []string  // the scopes concerned (for ClassScope)
-	RetryAt     time.Time // when a retry is planned (rate limit, backoff)
-	Err         error     // the underlying error
-}
-
-func (e *Error) Error() string { return string(e.Class) + ": not implemented yet" }
-
-// Unwrap returns the underlying error.
-func (e *Error) Unwrap() error { return e.Err }
-
-// Refresher owns the token lifecycle of every client in a store.
-type Refresher struct {
-	opts Options
-}
-
-// New returns a Refresher for opts.Store. It does not start the scheduler.
-func New(opts Options) *Refresher { return &Refresher{opts: opts} }
-
-var errTODO = errors.New("refresher: not implemented yet")
-
-// Token returns a token for the client with more than the margin (and
-// opts.MinTTL) left: from memory, else the keyring cache, else a fetch (one
-// at a time per client and scope set, across processes too). Errors are
-// *Error, or wrap vault.ErrNoClient for an unknown name.
-func (r *Refresher) Token(ctx context.Context, name string, opts TokenOptions) (Result, error) {
-	return Result{}, errTODO
-}
-
 // Refresh fetches a new token now (Token with Force), clearing a rejected
 // state.
 func (r *Refresher) Refresh(ctx context.Context, name string) (Result, error) {
 	return r.Token(ctx, name, TokenOptions{Force: true})
 }
-
-// Start runs the scheduler (sweep and rotation checks) until Stop. It reads
-// the client list from the store and publishes an initial State per client.
-func (r *Refresher) Start(ctx context.Context) error { return errTODO }
-
-// Stop cancels fetches in flight and waits for running jobs, or for ctx.
-func (r *Refresher) Stop(ctx context.Context) error { return nil }
-
-// Reload re-reads the client list from the store (after add, edit, remove,
-// a secret change) and publishes the states that changed. A client whose
-// secret changed leaves the rejected state.
-func (r *Refresher) Reload() error { return errTODO }
-
-// States returns the current state of every client, sorted by name.
-func (r *Refresher) States() []State { return nil }
-
-// State returns the current state of one client.
-func (r *Refresher) State(name string) (State, bool) { return State{}, false }
-
-// Subscription delivers State snapshots. Slow readers miss snapshots rather
-// than block the refresher (each State is complete, so the latest wins).
-type Subscription struct {
-	c     chan State
-	close func()
-}
-
-// C returns the channel of snapshots; it is closed by Close.
-func (s *Subscription) C() <-chan State { return s.c }
-
-// Close ends the subscription.
-func (s *Subscription) Close() { s.close() }
-
-// Subscribe returns a new subscription with a buffered channel.
-func (r *Refresher) Subscribe() *Subscription {
-	c := make(chan State, 64)
-	return &Subscription{c: c, close: func() {}}
-}
-
-// Exchange performs one client-credentials token request for c with secret,
-// without caching anything: the "Test" button, `add` without --no-test and
-// rotation's proof use it. scopes nil means c.Scopes. Errors are *Error.
-func Exchange(ctx context.Context, hc *http.Client, c vault.Client, secret string, scopes []string) (Result, error) {
-	return Result{}, errTODO
-}
-
-// NewHTTPClient returns an http.Client for token requests: dial, TLS and
-// whole-request timeouts (timeout for the whole), no redirects except to
-// https (or loopback), and responses capped at 1 MiB.
-func NewHTTPClient(timeout time.Duration) *http.Client { return &http.Client{Timeout: timeout} }

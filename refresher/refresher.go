@@ -1,0 +1,528 @@
+package refresher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"golang.org/x/oauth2/clientcredentials"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/tokentray/tokentray/vault"
+)
+
+// Backoff of transient failures.
+const (
+	backoffInitial = 2 * time.Second
+	backoffMax     = 5 * time.Minute
+)
+
+// Refresher owns the token lifecycle of every client in a store. It is safe
+// for concurrent use. Several processes may use one store directory: token
+// fetches are serialised per client by the store's file lock.
+type Refresher struct {
+	opts  Options      // with defaults applied
+	store *vault.Store // nil: every call fails with ClassConfig
+	hc    *http.Client // for token requests
+	log   *slog.Logger
+
+	sf singleflight.Group // one fetch per client and scope set in this process
+
+	mu      sync.Mutex // guards the fields below
+	clients map[string]*entry
+	subs    map[*Subscription]struct{}
+	// fetchCtx is the long-lived context token sources are built from
+	// (x/oauth2 keeps it for the request: golang/oauth2 issue 388); Stop
+	// cancels it, ending fetches in flight, and makes a new one.
+	fetchCtx    context.Context
+	fetchCancel context.CancelFunc
+	sched       *scheduler // nil unless started
+}
+
+// entry is what the refresher knows of one client.
+type entry struct {
+	client   vault.Client
+	configs  map[string]*clientcredentials.Config // per scope set key; secret set only during a fetch
+	slots    map[string]*slot                     // per scope set key; "" is the client's default set
+	rotation vault.RotationStatus
+	last     State // last published snapshot
+}
+
+// slot is the token and failure state of one client and scope set.
+type slot struct {
+	scopes      []string    // nil for the default set
+	tok         vault.Token // best known token (the memory cache)
+	missing     []string
+	skew        time.Duration
+	notCached   error
+	err         *Error    // last error; nil after a success
+	staleSince  time.Time // first failure since the last success
+	nextAttempt time.Time // no automatic attempt before this
+	held        bool      // rejected or misconfigured: no retries until a change or Force
+	bo          *backoff.ExponentialBackOff
+	inFlight    bool
+	dueAt       time.Time // when the scheduler refreshes the token
+	hadToken    bool
+}
+
+// New returns a Refresher for opts.Store. It does not start the scheduler.
+func New(opts Options) *Refresher {
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = NewHTTPClient(DefaultTimeout)
+	}
+	if opts.MarginMin <= 0 {
+		opts.MarginMin = 5 * time.Minute
+	}
+	if opts.MarginFraction <= 0 {
+		opts.MarginFraction = 0.2
+	}
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = 30 * time.Second
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 4
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Jitter == 0 {
+		opts.Jitter = opts.SweepInterval
+	}
+	if opts.JumpThreshold <= 0 {
+		opts.JumpThreshold = time.Minute
+	}
+	if opts.RotationInterval <= 0 {
+		opts.RotationInterval = 24 * time.Hour
+	}
+	r := &Refresher{
+		opts:    opts,
+		store:   opts.Store,
+		hc:      opts.HTTPClient,
+		log:     opts.Logger.With("pkg", "refresher"),
+		clients: map[string]*entry{},
+		subs:    map[*Subscription]struct{}{},
+	}
+	r.fetchCtx, r.fetchCancel = context.WithCancel(context.Background())
+	return r
+}
+
+// now is the wall clock without a monotonic reading, so that comparisons
+// with expiries stay right across a suspend.
+func (r *Refresher) now() time.Time { return r.opts.Now().Round(0) }
+
+// margin is how long before expiry t is refreshed.
+func (r *Refresher) margin(t vault.Token) time.Duration {
+	return max(r.opts.MarginMin, time.Duration(r.opts.MarginFraction*float64(t.Lifetime())))
+}
+
+// fresh reports whether t has more than the margin and minTTL left at now.
+func (r *Refresher) fresh(t vault.Token, now time.Time, minTTL time.Duration) bool {
+	if t.AccessToken == "" || t.Expiry.IsZero() {
+		return false
+	}
+	return t.Expiry.Sub(now) > max(r.margin(t), minTTL)
+}
+
+// usable reports whether t is still valid for minTTL (the stale rule).
+func usable(t vault.Token, now time.Time, minTTL time.Duration) bool {
+	return t.AccessToken != "" && !t.Expiry.IsZero() && t.Expiry.Sub(now) > max(minTTL, 0)
+}
+
+// fetchContext returns the current long-lived fetch context.
+func (r *Refresher) fetchContext() context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fetchCtx
+}
+
+// entryLocked returns the entry of name, loading the client from the store
+// when the refresher does not know it yet. r.mu is held.
+func (r *Refresher) entryLocked(name string) (*entry, error) {
+	if e, ok := r.clients[name]; ok {
+		return e, nil
+	}
+	if r.store == nil {
+		return nil, &Error{Class: ClassConfig, Client: name, Err: errors.New("no store"), cause: "the refresher has no store"}
+	}
+	c, err := r.store.Get(name)
+	if err != nil {
+		if errors.Is(err, vault.ErrNoClient) {
+			return nil, fmt.Errorf("refresher: no client called %q: run tokentray list to see the names: %w", name, err)
+		}
+		return nil, &Error{Class: ClassConfig, Client: name, Err: err, cause: "cannot read the client index", hint: "run: tokentray doctor"}
+	}
+	e := r.newEntry(c)
+	r.clients[name] = e
+	return e, nil
+}
+
+func (r *Refresher) newEntry(c vault.Client) *entry {
+	e := &entry{client: c, configs: map[string]*clientcredentials.Config{}, slots: map[string]*slot{}}
+	if r.store != nil {
+		e.rotation = r.store.Rotation(c)
+	}
+	return e
+}
+
+func (e *entry) slot(key string, scopes []string) *slot {
+	s, ok := e.slots[key]
+	if !ok {
+		bo := backoff.NewExponentialBackOff()
+		bo.InitialInterval = backoffInitial
+		bo.Multiplier = 2
+		bo.MaxInterval = backoffMax
+		s = &slot{scopes: slices.Clone(scopes), bo: bo}
+		e.slots[key] = s
+	}
+	return s
+}
+
+// scopeSet resolves the scopes of a Token call: the scope set to cache
+// under (nil when equal to the client's) and the scopes to request.
+func scopeSet(c vault.Client, asked []string) (set, requested []string, err *Error) {
+	if asked == nil {
+		return nil, slices.Clone(c.Scopes), nil
+	}
+	norm, verr := vault.NormalizeScopes(asked)
+	if verr != nil {
+		return nil, nil, &Error{Class: ClassConfig, Client: c.Name, Host: hostOf(c.TokenURL), Err: verr, cause: verr.Error()}
+	}
+	if norm == nil {
+		norm = []string{}
+	}
+	if extra := vault.MissingScopes(norm, c.Scopes); len(extra) > 0 {
+		return nil, nil, &Error{Class: ClassScope, Client: c.Name, Host: hostOf(c.TokenURL), Scopes: extra,
+			Err:  fmt.Errorf("scopes %v are not among the client's", extra),
+			hint: fmt.Sprintf("%v are not among the client's scopes; add them with: tokentray edit %s", extra, c.Name)}
+	}
+	if vault.SameScopes(norm, c.Scopes) {
+		return nil, slices.Clone(c.Scopes), nil
+	}
+	return norm, norm, nil
+}
+
+// resultOf builds a Result from a slot.
+func resultOf(s *slot, src Source, requested []string) Result {
+	return Result{
+		Token:     s.tok,
+		Source:    src,
+		Requested: slices.Clone(requested),
+		Missing:   slices.Clone(s.missing),
+		Skew:      s.skew,
+		NotCached: s.notCached,
+	}
+}
+
+// Token returns a token for the client with more than the margin (and
+// opts.MinTTL) left: from memory, else the keyring cache, else a fetch (one
+// at a time per client and scope set, across processes too). Errors are
+// *Error, or wrap vault.ErrNoClient for an unknown name.
+//
+// The required remaining lifetime is max(margin, MinTTL). While refreshes
+// fail (or wait for their retry time, or the credentials were rejected and
+// nothing changed since), the last good token is returned as long as it is
+// valid for MinTTL, with Result.RefreshErr set; an explicit Force tries the
+// server regardless.
+func (r *Refresher) Token(ctx context.Context, name string, opts TokenOptions) (Result, error) {
+	r.mu.Lock()
+	e, err := r.entryLocked(name)
+	if err != nil {
+		r.mu.Unlock()
+		return Result{}, err
+	}
+	c := e.client
+	set, requested, serr := scopeSet(c, opts.Scopes)
+	if serr != nil {
+		r.mu.Unlock()
+		return Result{}, serr
+	}
+	key := vault.ScopeSetKey(set)
+	s := e.slot(key, set)
+	now := r.now()
+	if !opts.Force {
+		if r.fresh(s.tok, now, opts.MinTTL) {
+			res := resultOf(s, FromMemory, requested)
+			r.mu.Unlock()
+			return res, nil
+		}
+		if s.err != nil && (s.held || now.Before(s.nextAttempt)) {
+			res, err := r.staleLocked(s, now, opts.MinTTL, requested)
+			r.mu.Unlock()
+			return res, err
+		}
+	}
+	r.mu.Unlock()
+
+	if !opts.Force && r.store != nil {
+		if t, err := r.store.Token(name, set); err == nil && r.fresh(t, now, opts.MinTTL) {
+			r.mu.Lock()
+			r.adoptLocked(name, key, set, t, requested)
+			res := resultOf(s, FromKeyring, requested)
+			r.mu.Unlock()
+			return res, nil
+		} else if err != nil && !errors.Is(err, vault.ErrNotFound) {
+			r.log.Debug("cached token unreadable", "client", name, "err", err)
+		}
+	}
+	return r.fetch(ctx, name, key, set, requested, opts)
+}
+
+// staleLocked returns the last good token with RefreshErr set, or the last
+// error when there is no token valid for minTTL.
+func (r *Refresher) staleLocked(s *slot, now time.Time, minTTL time.Duration, requested []string) (Result, error) {
+	if usable(s.tok, now, minTTL) {
+		res := resultOf(s, FromMemory, requested)
+		res.RefreshErr = s.err.clone()
+		return res, nil
+	}
+	return Result{Requested: slices.Clone(requested)}, s.err.clone()
+}
+
+// adoptLocked takes a token read from the keyring (fetched by another
+// process or an earlier run) as the slot's token.
+func (r *Refresher) adoptLocked(name, key string, set []string, t vault.Token, requested []string) {
+	e, ok := r.clients[name]
+	if !ok {
+		return
+	}
+	s := e.slot(key, set)
+	if s.tok.AccessToken == t.AccessToken && s.err == nil {
+		return
+	}
+	s.tok = t
+	s.hadToken = true
+	s.missing = vault.MissingScopes(requested, t.Scopes)
+	s.notCached = nil
+	r.clearFailureLocked(s)
+	s.dueAt = r.dueAt(t)
+	if key == "" {
+		r.publishLocked(e)
+	}
+}
+
+func (r *Refresher) clearFailureLocked(s *slot) {
+	s.err = nil
+	s.staleSince = time.Time{}
+	s.nextAttempt = time.Time{}
+	s.held = false
+	s.bo.Reset()
+}
+
+// dueAt is when the scheduler should refresh t: at the margin, minus a
+// random jitter.
+func (r *Refresher) dueAt(t vault.Token) time.Time {
+	due := t.Expiry.Add(-r.margin(t))
+	if j := r.opts.Jitter; j > 0 {
+		// Never earlier than halfway through the token's life.
+		j = min(j, t.Lifetime()/2)
+		if j > 0 {
+			due = due.Add(-rand.N(j))
+		}
+	}
+	return due
+}
+
+// flight is the outcome of one fetch shared by the callers that waited for
+// it.
+type flight struct {
+	res Result
+	err *Error
+}
+
+// fetch gets a token through the per-process singleflight and the
+// per-client file lock. The request runs on the refresher's long-lived
+// context; ctx only bounds how long this caller waits.
+func (r *Refresher) fetch(ctx context.Context, name, key string, set, requested []string, opts TokenOptions) (Result, error) {
+	started := r.now()
+	ch := r.sf.DoChan(name+"\x00"+key, func() (any, error) {
+		return r.doFetch(name, key, set, requested, opts, started), nil
+	})
+	var f flight
+	select {
+	case <-ctx.Done():
+		return Result{Requested: slices.Clone(requested)}, fmt.Errorf("refresher: token of %q: %w", name, ctx.Err())
+	case out := <-ch:
+		f = out.Val.(flight)
+	}
+	now := r.now()
+	if f.err != nil {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if e, ok := r.clients[name]; ok {
+			if s, ok := e.slots[key]; ok && usable(s.tok, now, opts.MinTTL) {
+				res := resultOf(s, FromMemory, requested)
+				res.RefreshErr = f.err.clone()
+				return res, nil
+			}
+		}
+		return Result{Requested: slices.Clone(requested)}, f.err.clone()
+	}
+	res := f.res
+	res.Requested = slices.Clone(requested)
+	if rem := res.Token.Expiry.Sub(now); rem < opts.MinTTL {
+		return res, &Error{Class: ClassConfig, Client: name,
+			Err:   fmt.Errorf("token valid for %v, less than the %v asked for", rem.Round(time.Second), opts.MinTTL),
+			cause: fmt.Sprintf("the server issues tokens valid for %v, less than the %v asked for", res.Token.Lifetime().Round(time.Second), opts.MinTTL),
+			hint:  "ask for a shorter minimum lifetime"}
+	}
+	return res, nil
+}
+
+// doFetch runs one fetch for a client and scope set: under the client's
+// file lock it re-reads the keyring cache (another process may just have
+// refreshed), then asks the token endpoint and caches the answer.
+func (r *Refresher) doFetch(name, key string, set, requested []string, opts TokenOptions, started time.Time) flight {
+	ctx := r.fetchContext()
+	r.mu.Lock()
+	e, ok := r.clients[name]
+	if !ok {
+		r.mu.Unlock()
+		return flight{err: &Error{Class: ClassConfig, Client: name, Err: vault.ErrNoClient, cause: "the client was removed"}}
+	}
+	c := e.client
+	host := hostOf(c.TokenURL)
+	s := e.slot(key, set)
+	s.inFlight = true
+	known := s.tok.AccessToken
+	if key == "" {
+		r.publishLocked(e)
+	}
+	r.mu.Unlock()
+
+	f := r.lockedFetch(ctx, c, host, key, set, requested, opts, started, known)
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok = r.clients[name]
+	if !ok {
+		return f
+	}
+	s = e.slot(key, set)
+	s.inFlight = false
+	now := r.now()
+	if f.err != nil {
+		r.failLocked(e, s, f.err, now)
+	} else {
+		s.tok = f.res.Token
+		s.hadToken = true
+		s.missing = slices.Clone(f.res.Missing)
+		s.skew = f.res.Skew
+		s.notCached = f.res.NotCached
+		r.clearFailureLocked(s)
+		s.dueAt = r.dueAt(s.tok)
+		r.log.Info("token refreshed", "client", name, "source", string(f.res.Source),
+			"fingerprint", s.tok.Fingerprint(), "expiry", s.tok.Expiry, "missing", s.missing)
+	}
+	if key == "" {
+		r.publishLocked(e)
+	}
+	return f
+}
+
+// lockedFetch is the part of doFetch under the client's file lock.
+func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key string, set, requested []string, opts TokenOptions, started time.Time, known string) flight {
+	name := c.Name
+	if r.store == nil {
+		return flight{err: &Error{Class: ClassConfig, Client: name, Host: host, Err: errors.New("no store"), cause: "the refresher has no store"}}
+	}
+	unlock, err := r.store.LockClient(ctx, name)
+	if err != nil {
+		return flight{err: classify(err, name, host, requested, "", r.now())}
+	}
+	defer unlock()
+	if t, err := r.store.Token(name, set); err == nil {
+		now := r.now()
+		ok := r.fresh(t, now, opts.MinTTL)
+		if opts.Force {
+			// Someone fetched while this caller waited: that is the new token.
+			ok = ok && t.AccessToken != known && !t.FetchedAt.Before(started)
+		}
+		if ok {
+			return flight{res: Result{Token: t, Source: FromKeyring, Missing: vault.MissingScopes(requested, t.Scopes)}}
+		}
+	}
+	secret, err := r.store.Secret(name)
+	if err != nil {
+		e := keyringError(name, err)
+		e.Host = host
+		return flight{err: e}
+	}
+	cfg := r.config(name, key, c)
+	cfg.ClientSecret = secret
+	cfg.Scopes = requested
+	res, ferr := exchange(ctx, r.hc, cfg, c, requested, r.now)
+	cfg.ClientSecret = ""
+	if ferr != nil {
+		var e *Error
+		if !errors.As(ferr, &e) {
+			e = classify(ferr, name, host, requested, "", r.now())
+		}
+		return flight{err: e}
+	}
+	if err := r.store.SetToken(name, set, res.Token); err != nil {
+		res.NotCached = err
+		r.log.Warn("token kept in memory only", "client", name, "fingerprint", res.Token.Fingerprint(), "err", err)
+	}
+	return flight{res: res}
+}
+
+// config returns the x/oauth2 configuration of a client and scope set.
+// Fetches of one client and scope set are serialised by the singleflight,
+// so the caller may set the secret and scopes on it for one request.
+func (r *Refresher) config(name, key string, c vault.Client) *clientcredentials.Config {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.clients[name]
+	if !ok {
+		return newConfig(c)
+	}
+	cfg, ok := e.configs[key]
+	if !ok {
+		cfg = newConfig(c)
+		e.configs[key] = cfg
+	}
+	return cfg
+}
+
+// failLocked records a failed fetch and applies the failure policy.
+func (r *Refresher) failLocked(e *entry, s *slot, err *Error, now time.Time) {
+	if s.staleSince.IsZero() {
+		s.staleSince = now
+	}
+	first := s.err == nil || s.err.Class != err.Class
+	switch err.Class {
+	case ClassRejected, ClassConfig:
+		s.held = true
+		s.nextAttempt = time.Time{}
+	case ClassRateLimited:
+		if !err.RetryAt.IsZero() {
+			s.nextAttempt = err.RetryAt
+		} else {
+			s.nextAttempt = now.Add(min(s.bo.NextBackOff(), backoffMax))
+			err.RetryAt = s.nextAttempt
+		}
+	default:
+		s.nextAttempt = now.Add(min(s.bo.NextBackOff(), backoffMax))
+		err.RetryAt = s.nextAttempt
+	}
+	if usable(s.tok, now, 0) {
+		err.ValidUntil = s.tok.Expiry
+	}
+	s.err = err.clone()
+	lvl := slog.LevelWarn
+	if !first {
+		lvl = slog.LevelDebug
+	}
+	r.log.Log(context.Background(), lvl, "token refresh failed", "client", e.client.Name, "class", string(err.Class),
+		"status", err.Status, "code", err.Code, "retry_at", err.RetryAt, "valid_until", err.ValidUntil)
+}
