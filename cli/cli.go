@@ -38,8 +38,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	environ        func() []string // the environment a child of exec starts from
-	keyring        vault.Keyring
+	environ        func() []string  // the environment a child of exec starts from
+	keyring        vault.Keyring    // nil: the OS keyring, under the service recorded for the directory
 	httpClient     *http.Client     // token requests; nil: the refresher's default
 	now            func() time.Time // nil: time.Now
 }
@@ -56,7 +56,6 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		stderr:  stderr,
 		getenv:  os.Getenv,
 		environ: os.Environ,
-		keyring: vault.NewSystemKeyring(vault.DefaultService),
 	}, args)
 }
 
@@ -211,27 +210,49 @@ func (a *app) newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
+// dir returns the configuration directory: --config, else
+// $TOKENTRAY_CONFIG_DIR, else the default.
+func (a *app) dir() (string, error) {
+	if a.configDir != "" {
+		return a.configDir, nil
+	}
+	if d := a.getenv(vault.EnvConfigDir); d != "" {
+		return d, nil
+	}
+	return vault.DefaultDir()
+}
+
+// keyringFor returns the injected keyring, else the OS keyring under the
+// service recorded for dir (vault.ServiceFor).
+func (a *app) keyringFor(dir string) (vault.Keyring, error) {
+	if a.keyring != nil {
+		return a.keyring, nil
+	}
+	service, err := vault.ServiceFor(dir)
+	if err != nil {
+		return nil, err
+	}
+	return vault.NewSystemKeyring(service), nil
+}
+
 // openStore opens the store once per run.
 func (a *app) openStore() (*vault.Store, error) {
 	if a.store != nil {
 		return a.store, nil
 	}
-	dir := a.configDir
-	if dir == "" {
-		dir = a.getenv(vault.EnvConfigDir)
+	dir, err := a.dir()
+	if err != nil {
+		return nil, err
 	}
-	if dir == "" {
-		d, err := vault.DefaultDir()
-		if err != nil {
-			return nil, err
-		}
-		dir = d
+	kr, err := a.keyringFor(dir)
+	if err != nil {
+		return nil, err
 	}
 	var opts []vault.Option
 	if a.now != nil {
 		opts = append(opts, vault.WithClock(a.now))
 	}
-	s, err := vault.Open(dir, a.keyring, opts...)
+	s, err := vault.Open(dir, kr, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -101,7 +101,14 @@ func (a *app) doctor(ctx context.Context, timeout time.Duration) []check {
 	if runtime.GOOS == "linux" {
 		add(a.checkSessionBus())
 	}
-	kr := a.keyring
+	dir, err := a.dir()
+	if err != nil {
+		return append(checks, check{name: "configuration directory", detail: err.Error(), fix: "set TOKENTRAY_CONFIG_DIR or give --config DIR", code: ExitError})
+	}
+	kr, err := a.keyringFor(dir)
+	if err != nil {
+		return append(checks, check{name: "keyring service", detail: err.Error(), fix: "fix or delete " + filepath.Join(dir, vault.ServiceFile), code: ExitError})
+	}
 	if sk, ok := kr.(*vault.SystemKeyring); ok {
 		k := *sk
 		k.Timeout = timeout

@@ -109,12 +109,14 @@ func execArgs(fs *flag.FlagSet, args []string) (name string, argv []string, err 
 	return name, argv, nil
 }
 
-// childEnviron returns base without any variable named in set, plus set.
+// childEnviron returns base without any variable named in set (nor an
+// inherited TOKENTRAY_TOKEN, stale when --env names another variable), plus
+// set.
 func childEnviron(base []string, set map[string]string) []string {
 	out := make([]string, 0, len(base)+len(set))
 	for _, kv := range base {
 		k, _, _ := strings.Cut(kv, "=")
-		if _, drop := set[k]; drop {
+		if _, drop := set[k]; drop || k == EnvToken {
 			continue
 		}
 		out = append(out, kv)

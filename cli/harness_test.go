@@ -12,15 +12,36 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tokentray/tokentray/vault"
 	"github.com/tokentray/tokentray/vault/vaulttest"
 )
+
+// envTestChild makes the test binary act as a child for exec's tests.
+const envTestChild = "TOKENTRAY_CLI_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envTestChild) == "signal" {
+		signalChild()
+	}
+	os.Exit(m.Run())
+}
+
+// signalChild says "ready", waits for SIGTERM and exits with 42.
+func signalChild() {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGTERM)
+	fmt.Println("ready")
+	<-c
+	os.Exit(42)
+}
 
 // tokenServer is an httptest RFC 6749 token endpoint for the
 // client-credentials grant. It issues unsigned JWT-shaped tokens with a
