@@ -1,0 +1,12 @@
+package hydratest
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// setProcAttr makes the kernel kill Hydra if the test process dies without
+// running its cleanups (a panic, a timeout, a kill).
+func setProcAttr(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
