@@ -2,6 +2,7 @@ package vault_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"slices"
@@ -31,6 +32,9 @@ func TestDecodeIndex(t *testing.T) {
 		{"not json", `clients: []`, nil, vault.ErrIndexCorrupt},
 		{"array", `[]`, nil, vault.ErrIndexCorrupt},
 		{"trailing data", `{"schema":1,"clients":[]} {}`, nil, vault.ErrIndexCorrupt},
+		{"trailing brace", `{"schema":1,"clients":[]}}`, nil, vault.ErrIndexCorrupt},
+		{"trailing brackets", `{"schema":1,"clients":[]}]]]garbage`, nil, vault.ErrIndexCorrupt},
+		{"trailing newline", "{\"schema\":1,\"clients\":[]}\n\n", nil, nil},
 		{"duplicate names", `{"schema":1,"clients":[` +
 			`{"name":"a","client_id":"x","token_url":"https://a.example/t"},` +
 			`{"name":"a","client_id":"y","token_url":"https://a.example/t"}]}`, nil, vault.ErrIndexCorrupt},
@@ -113,6 +117,9 @@ func FuzzDecodeIndex(f *testing.F) {
 				t.Fatalf("DecodeIndex error %v wraps neither ErrIndexCorrupt nor ErrIndexTooNew", err)
 			}
 			return
+		}
+		if len(bytes.TrimSpace(data)) > 0 && !json.Valid(data) {
+			t.Fatalf("DecodeIndex accepted invalid JSON %q", data)
 		}
 		enc, err := vault.EncodeIndex(clients)
 		if err != nil {

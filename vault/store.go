@@ -124,7 +124,7 @@ func DecodeIndex(data []byte) ([]Client, error) {
 	if err := dec.Decode(&ix); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrIndexCorrupt, err)
 	}
-	if dec.More() {
+	if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
 		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrIndexCorrupt)
 	}
 	switch {
