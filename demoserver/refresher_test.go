@@ -1,0 +1,170 @@
+package demoserver
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/vault"
+	"github.com/tokentray/tokentray/vault/vaulttest"
+)
+
+// demoStore returns a store in a temporary directory holding the server's
+// clients, as `tokentray demo` fills its demo store.
+func demoStore(t *testing.T, s *Server) *vault.Store {
+	t.Helper()
+	st, err := vault.Open(t.TempDir(), vaulttest.New())
+	if err != nil {
+		t.Fatalf("vault.Open: %v", err)
+	}
+	for _, c := range s.Clients() {
+		if err := st.Add(c.VaultClient(s.TokenURL()), c.Secret); err != nil {
+			t.Fatalf("Add %s: %v", c.Name, err)
+		}
+	}
+	return st
+}
+
+func newRefresher(t *testing.T, st *vault.Store) *refresher.Refresher {
+	t.Helper()
+	r := refresher.New(refresher.Options{Store: st, HTTPClient: refresher.NewHTTPClient(10 * time.Second)})
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+func TestRefresherAgainstDemoServer(t *testing.T) {
+	s := start(t, Options{TokenTTL: 30 * time.Minute})
+	st := demoStore(t, s)
+	r := newRefresher(t, st)
+	for _, c := range s.Clients() {
+		t.Run(c.Name, func(t *testing.T) {
+			vc := c.VaultClient(s.TokenURL())
+			res, err := refresher.Exchange(t.Context(), nil, vc, c.Secret, nil)
+			if err != nil {
+				t.Fatalf("Exchange: %v", err)
+			}
+			if !slices.Equal(res.Token.Scopes, c.Scopes) || len(res.Missing) != 0 {
+				t.Errorf("Exchange granted %q, missing %q; want %q, none", res.Token.Scopes, res.Missing, c.Scopes)
+			}
+			if left := time.Until(res.Token.Expiry); left < 29*time.Minute || left > 30*time.Minute {
+				t.Errorf("Exchange token expires in %v; want about 30m", left)
+			}
+
+			before := s.Stats(c.ID).Requests
+			got, err := r.Token(t.Context(), c.Name, refresher.TokenOptions{})
+			if err != nil {
+				t.Fatalf("Token: %v", err)
+			}
+			if got.Source != refresher.FromFetch || !slices.Equal(got.Token.Scopes, c.Scopes) {
+				t.Errorf("Token: source %s, scopes %q; want fetched, %q", got.Source, got.Token.Scopes, c.Scopes)
+			}
+			again, err := r.Token(t.Context(), c.Name, refresher.TokenOptions{})
+			if err != nil {
+				t.Fatalf("second Token: %v", err)
+			}
+			if again.Source != refresher.FromMemory || again.Token.AccessToken != got.Token.AccessToken {
+				t.Errorf("second Token: source %s, same token %v; want memory, same", again.Source, again.Token.AccessToken == got.Token.AccessToken)
+			}
+			if n := s.Stats(c.ID).Requests - before; n != 1 {
+				t.Errorf("server saw %d requests for two Token calls; want 1", n)
+			}
+		})
+	}
+
+	sub, err := r.Token(t.Context(), "chat-bot", refresher.TokenOptions{Scopes: []string{"models:read"}})
+	if err != nil {
+		t.Fatalf("Token with a scope subset: %v", err)
+	}
+	if !slices.Equal(sub.Token.Scopes, []string{"models:read"}) {
+		t.Errorf("subset granted %q; want [models:read]", sub.Token.Scopes)
+	}
+}
+
+func TestRefresherClassifiesTrouble(t *testing.T) {
+	tests := []struct {
+		name       string
+		set        func(*Server) error
+		wantClass  refresher.Class
+		wantStatus int
+		wantCode   string
+		wantRetry  time.Duration // RetryAt - now, within a few seconds
+	}{
+		{name: "rejected secret", set: func(s *Server) error { s.RejectSecret(chatBot.ID); return nil }, wantClass: refresher.ClassRejected, wantStatus: 401, wantCode: "invalid_client"},
+		{name: "dropped scope", set: func(s *Server) error { s.DropScope(chatBot.ID, "models:read"); return nil }, wantClass: refresher.ClassScope, wantStatus: 400, wantCode: "invalid_scope"},
+		{name: "rate limited", set: func(s *Server) error { s.RateLimit(45 * time.Second); return nil }, wantClass: refresher.ClassRateLimited, wantStatus: 429, wantRetry: 45 * time.Second},
+		{name: "down", set: func(s *Server) error { return s.Down() }, wantClass: refresher.ClassTransient},
+	}
+	check := func(t *testing.T, what string, err error, want refresher.Class, status int, code string, retry time.Duration) {
+		t.Helper()
+		var e *refresher.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%s: error %v (%T); want *refresher.Error", what, err, err)
+		}
+		if e.Class != want || e.Status != status || (code != "" && e.Code != code) {
+			t.Errorf("%s: class %s, status %d, code %q; want %s, %d, %q", what, e.Class, e.Status, e.Code, want, status, code)
+		}
+		if retry > 0 {
+			if d := time.Until(e.RetryAt); d < retry-5*time.Second || d > retry {
+				t.Errorf("%s: retry in %v; want about %v", what, d, retry)
+			}
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := start(t, Options{})
+			st := demoStore(t, s)
+			if err := tt.set(s); err != nil {
+				t.Fatal(err)
+			}
+			c := chatBot
+			_, err := refresher.Exchange(t.Context(), nil, c.VaultClient(s.TokenURL()), c.Secret, nil)
+			check(t, "Exchange", err, tt.wantClass, tt.wantStatus, tt.wantCode, tt.wantRetry)
+
+			r := newRefresher(t, st)
+			_, err = r.Token(t.Context(), c.Name, refresher.TokenOptions{})
+			check(t, "Token", err, tt.wantClass, tt.wantStatus, tt.wantCode, tt.wantRetry)
+
+			// Trouble over: an explicit refresh recovers.
+			if err := s.Reset(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.Token(t.Context(), c.Name, refresher.TokenOptions{Force: true}); err != nil {
+				t.Errorf("Token after Reset: %v", err)
+			}
+		})
+	}
+}
+
+// TestRefresherAfterUp checks that a refresher whose kept-alive connection
+// was cut by Down recovers once the server is up again.
+func TestRefresherAfterUp(t *testing.T) {
+	s := start(t, Options{})
+	r := newRefresher(t, demoStore(t, s))
+	ctx := context.Background()
+	first, err := r.Token(ctx, "chat-bot", refresher.TokenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Down(); err != nil {
+		t.Fatal(err)
+	}
+	// The refresh fails; the last good token is still served, marked stale.
+	stale, err := r.Token(ctx, "chat-bot", refresher.TokenOptions{Force: true})
+	if err != nil {
+		t.Fatalf("Token while down: %v; want the last good token", err)
+	}
+	if stale.RefreshErr == nil || stale.RefreshErr.Class != refresher.ClassTransient || stale.Token.AccessToken != first.Token.AccessToken {
+		t.Fatalf("Token while down: RefreshErr %v, same token %v; want a transient error and the last good token",
+			stale.RefreshErr, stale.Token.AccessToken == first.Token.AccessToken)
+	}
+	if err := s.Up(); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := r.Token(ctx, "chat-bot", refresher.TokenOptions{Force: true})
+	if err != nil || fresh.RefreshErr != nil || fresh.Source != refresher.FromFetch {
+		t.Errorf("Token after Up: source %s, RefreshErr %v, err %v; want a fetched token", fresh.Source, fresh.RefreshErr, err)
+	}
+}
