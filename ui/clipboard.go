@@ -54,4 +54,3 @@ func (g *clipGuard) clear() bool {
 	g.clip.SetContent("")
 	return true
 }
-

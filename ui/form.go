@@ -42,6 +42,7 @@ type clientForm struct {
 	warnings                                           *widget.Label
 	result                                             *widget.Label // outcome of Test
 	testBtn, saveBtn                                   *widget.Button
+	ready                                              bool // all widgets built: validate may run
 }
 
 // showForm opens the form to add a client (c nil) or edit c.
@@ -151,6 +152,7 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 	buttons := container.NewHBox(f.testBtn, layout.NewSpacer(), cancel, f.saveBtn)
 	f.win.SetContent(container.NewBorder(nil, container.NewPadded(buttons), nil, nil, container.NewVScroll(container.NewPadded(body))))
 	f.win.Resize(fyne.NewSize(680, 760))
+	f.ready = true
 	f.validate()
 	return f
 }
@@ -228,6 +230,9 @@ func (f *clientForm) problems() map[string]string {
 // validate shows the problems of touched fields and the warnings; it
 // reports whether the form can be saved.
 func (f *clientForm) validate() bool {
+	if !f.ready {
+		return false
+	}
 	p := f.problems()
 	for field, l := range f.errs {
 		msg, bad := p[field]
@@ -240,7 +245,7 @@ func (f *clientForm) validate() bool {
 	}
 	c := f.client()
 	warn := catalog.Warnings(c.Scopes)
-	if u, err := url.Parse(c.TokenURL); err == nil && u.Scheme == "http" {
+	if u, err := url.Parse(c.TokenURL); err == nil && u.Scheme == "http" && vault.ValidateTokenURL(c.TokenURL) == nil {
 		warn = append(warn, "plain http sends the secret unencrypted: use it only for a local test server")
 	}
 	if c.Environment() == vault.EnvLive {
@@ -369,6 +374,7 @@ func (f *clientForm) onSave() {
 		l.Show()
 		return
 	}
+	f.ready = false
 	f.secret.SetText("") // never kept in the widget after saving
 	f.win.Close()
 	u := f.u

@@ -115,13 +115,14 @@ func overall(states []refresher.State, now time.Time) (severity, string) {
 		case refresher.PhaseStale:
 			failing++
 		}
-		switch st.Rotation.State {
+		rot := rotationAt(st, now)
+		switch rot.State {
 		case vault.RotationOverdue:
 			overdue++
 		case vault.RotationDueSoon:
 			dueSoon++
 		}
-		worst = max(worst, tokenSeverity(st, now), rotationSeverity(st.Rotation))
+		worst = max(worst, tokenSeverity(st, now), rotationSeverity(rot))
 	}
 	if worst == sevInfo {
 		worst = sevOK // refreshing or waiting for a first token is normal
@@ -200,7 +201,7 @@ func explain(e *refresher.Error, lastGood time.Time) (what, todo string) {
 		return "The OS keyring is locked or unavailable.",
 			"Unlock the keyring (log in to your desktop session's keyring), then press Refresh now."
 	}
-	return e.Error(), "Check the client with Edit, then press Refresh now."
+	return e.Message(), "Check the client with Edit, then press Refresh now."
 }
 
 func orLater(at string) string {
@@ -247,13 +248,28 @@ const (
 
 var sortModes = []string{sortName, sortExpiry, sortRotation}
 
-// sortStates sorts states in place by mode; ties go by name.
+// sortStates sorts states in place by mode; ties go by name. It sorts
+// pointers and moves each (large) State once.
 func sortStates(states []refresher.State, mode string, now time.Time) {
-	byName := func(a, b refresher.State) int { return strings.Compare(a.Client.Name, b.Client.Name) }
+	ptrs := make([]*refresher.State, len(states))
+	for i := range states {
+		ptrs[i] = &states[i]
+	}
+	sortStatePtrs(ptrs, mode, now)
+	sorted := make([]refresher.State, len(states))
+	for i, p := range ptrs {
+		sorted[i] = *p
+	}
+	copy(states, sorted)
+}
+
+func sortStatePtrs(states []*refresher.State, mode string, now time.Time) {
+	byName := func(a, b *refresher.State) int { return strings.Compare(a.Client.Name, b.Client.Name) }
 	switch mode {
 	case sortExpiry:
-		slices.SortStableFunc(states, func(a, b refresher.State) int {
-			if d := int(tokenSeverity(b, now)) - int(tokenSeverity(a, now)); d != 0 && (tokenSeverity(a, now) == sevError || tokenSeverity(b, now) == sevError) {
+		slices.SortStableFunc(states, func(a, b *refresher.State) int {
+			sa, sb := tokenSeverity(*a, now), tokenSeverity(*b, now)
+			if d := int(sb) - int(sa); d != 0 && (sa == sevError || sb == sevError) {
 				return d // rejected and expired first
 			}
 			ea, eb := a.Expiry, b.Expiry
@@ -269,7 +285,9 @@ func sortStates(states []refresher.State, mode string, now time.Time) {
 			return byName(a, b)
 		})
 	case sortRotation:
-		slices.SortStableFunc(states, func(a, b refresher.State) int { return compareRotation(a.Client.Name, a.Rotation, b.Client.Name, b.Rotation) })
+		slices.SortStableFunc(states, func(a, b *refresher.State) int {
+			return compareRotation(a.Client.Name, rotationAt(*a, now), b.Client.Name, rotationAt(*b, now))
+		})
 	default:
 		slices.SortStableFunc(states, byName)
 	}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -48,18 +49,24 @@ func trayLabel(st refresher.State) string {
 // buildTrayMenu returns the tray menu for the current states and the
 // signature that decides whether it changed.
 func (u *UI) buildTrayMenu() (*fyne.Menu, fyne.Resource, string) {
-	all := u.sortedStates()
+	names := make([]string, 0, len(u.states))
+	all := make([]refresher.State, 0, len(u.states))
+	for name, st := range u.states {
+		names = append(names, name)
+		all = append(all, st)
+	}
+	slices.Sort(names)
 	sev, line := overall(all, u.clock.Now())
 	var items []*fyne.MenuItem
 	var sig strings.Builder
 	fmt.Fprintf(&sig, "%d|%s", sev, line)
-	for i, st := range all {
+	for i, name := range names {
+		st := u.states[name]
 		if i == maxTrayClients {
 			items = append(items, fyne.NewMenuItem(fmt.Sprintf("More… (%d clients)", len(all)), u.showWindow))
 			sig.WriteString("|more")
 			break
 		}
-		name := st.Client.Name
 		label := trayLabel(st)
 		sig.WriteString("|" + label)
 		items = append(items, fyne.NewMenuItem(label, func() { u.copyToken(name, false) }))

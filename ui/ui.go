@@ -91,6 +91,8 @@ type UI struct {
 	async func(f func())
 	// send delivers a system notification (app.SendNotification; tests count).
 	send func(n *fyne.Notification)
+	// do runs f on the UI thread (fyne.Do; tests run it on theirs).
+	do func(f func())
 	// every calls f on the UI thread every d until ctx ends, from a
 	// goroutine of its own (tests replace it and tick by hand).
 	every func(ctx context.Context, d time.Duration, f func())
@@ -129,6 +131,7 @@ func New(a fyne.App, opts Options) *UI {
 		async:    func(f func()) { go f() },
 		send:     a.SendNotification,
 		every:    every,
+		do:       fyne.Do,
 		states:   map[string]refresher.State{},
 		rows:     map[fyne.CanvasObject]*clientRow{},
 		sortMode: sortName,
@@ -212,7 +215,7 @@ func (u *UI) follow(c <-chan refresher.State) {
 					break drain
 				}
 			}
-			fyne.Do(func() { u.apply(batch) })
+			u.do(func() { u.apply(batch) })
 		}
 	}
 }
@@ -271,6 +274,11 @@ func (u *UI) resync() {
 // rules (on the UI thread).
 func (u *UI) apply(batch []refresher.State) {
 	for _, st := range batch {
+		if st.Removed {
+			delete(u.states, st.Client.Name)
+			u.notes.forget(st.Client.Name)
+			continue
+		}
 		u.states[st.Client.Name] = st
 	}
 	u.checkNotifications(batch)

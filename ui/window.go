@@ -233,7 +233,7 @@ func (u *UI) newRow() fyne.CanvasObject {
 func (r *clientRow) bind(st refresher.State, now time.Time) {
 	c := st.Client
 	r.name = c.Name
-	r.title.SetText(c.Name)
+	setText(r.title, c.Name)
 	env := c.Environment()
 	if env == vault.EnvUnknown {
 		r.env.Hide()
@@ -241,7 +241,7 @@ func (r *clientRow) bind(st refresher.State, now time.Time) {
 		r.env.set(string(env), envColor(env))
 		r.env.Show()
 	}
-	r.scopes.SetText(scopesText(c.Scopes))
+	setText(r.scopes, scopesText(c.Scopes))
 	rot := rotationAt(st, now)
 	r.rotation.set(rotationBadge(rot), sevColor(rotationSeverity(rot)))
 	r.lastSev = -1
@@ -285,6 +285,9 @@ func newBadge() *badge {
 }
 
 func (b *badge) set(text string, c color.Color) {
+	if b.txt.Text == text && b.txt.Color == c {
+		return
+	}
 	b.txt.Text = text
 	b.txt.Color = c
 	b.bg.FillColor = tint(c, 0x30)
@@ -337,4 +340,11 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// setText sets a label's text, skipping the costly refresh when unchanged.
+func setText(l *widget.Label, s string) {
+	if l.Text != s {
+		l.SetText(s)
+	}
 }

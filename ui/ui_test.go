@@ -1,0 +1,319 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/vault"
+)
+
+func TestListShowsClientsWithCountdown(t *testing.T) {
+	r := newRig(t,
+		state("alpha", refresher.PhaseFresh, 47*time.Minute+12*time.Second),
+		state("bravo", refresher.PhaseRefreshing, 2*time.Minute),
+		state("charlie", refresher.PhaseRejected, 0),
+		state("delta", refresher.PhaseExpired, 0),
+		state("echo", refresher.PhaseStale, 90*time.Minute+5*time.Second),
+	)
+	want := map[string]string{"alpha": "47:12", "bravo": "refreshing…", "charlie": "rejected", "delta": "expired", "echo": "1:30:05"}
+	got := r.rowTexts()
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("row %s: got countdown %q; want %q", name, got[name], w)
+		}
+	}
+
+	r.clock.Advance(time.Second)
+	r.ui.tick()
+	if got := r.rowTexts()["alpha"]; got != "47:11" {
+		t.Errorf("after a tick: got %q; want %q", got, "47:11")
+	}
+	r.clock.Advance(48 * time.Minute)
+	r.ui.tick()
+	if got := r.rowTexts()["alpha"]; got != "expired" {
+		t.Errorf("after expiry: got %q; want %q", got, "expired")
+	}
+}
+
+func TestFilterAndSort(t *testing.T) {
+	a := state("alpha", refresher.PhaseFresh, 50*time.Minute)
+	b := state("bravo", refresher.PhaseFresh, 10*time.Minute)
+	b.Client.ClientID = "m2m-client-live-bravo"
+	c := state("charlie", refresher.PhaseRejected, 0)
+	c.Client.SecretSetAt = t0.Add(-95 * 24 * time.Hour)
+	r := newRig(t, a, b, c)
+	names := func() string {
+		var n []string
+		for _, st := range r.ui.view {
+			n = append(n, st.Client.Name)
+		}
+		return strings.Join(n, " ")
+	}
+	tests := []struct {
+		filter, sort, want string
+	}{
+		{"", sortName, "alpha bravo charlie"},
+		{"", sortExpiry, "charlie bravo alpha"},
+		{"", sortRotation, "charlie alpha bravo"},
+		{"live", sortName, "bravo"},
+		{"CHAR", sortName, "charlie"},
+		{"test models:read", sortName, "alpha charlie"},
+		{"nothing-matches", sortName, ""},
+	}
+	for _, tt := range tests {
+		r.ui.onSort(tt.sort)
+		r.ui.onFilter(tt.filter)
+		if got := names(); got != tt.want {
+			t.Errorf("filter %q sort %s: got %q; want %q", tt.filter, tt.sort, got, tt.want)
+		}
+	}
+}
+
+func TestCopyTokenClearsClipboardAfterDelay(t *testing.T) {
+	tests := []struct {
+		name        string
+		userCopies  string // what the user copies after us; "" for nothing
+		header      bool
+		wantCopied  string
+		wantAtClear string
+	}{
+		{name: "cleared", wantCopied: "tok-alpha", wantAtClear: ""},
+		{name: "header cleared", header: true, wantCopied: "Authorization: Bearer tok-alpha", wantAtClear: ""},
+		{name: "user copied something else", userCopies: "my own text", wantCopied: "tok-alpha", wantAtClear: "my own text"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, state("alpha", refresher.PhaseFresh, 47*time.Minute+12*time.Second))
+			r.src.tokens["alpha"] = refresher.Result{Token: vault.Token{AccessToken: "tok-alpha", TokenType: "Bearer", Expiry: t0.Add(47*time.Minute + 12*time.Second)}}
+			clip := r.app.Clipboard()
+			clip.SetContent("before")
+
+			r.ui.copyToken("alpha", tt.header)
+			if got := clip.Content(); got != tt.wantCopied {
+				t.Fatalf("after copy: clipboard %q; want %q", got, tt.wantCopied)
+			}
+			if len(r.sent) != 1 || r.sent[0].Content != "Copied alpha "+map[bool]string{false: "token", true: "header"}[tt.header]+", expires in 47:12" {
+				t.Errorf("copy notification: got %v; want one saying it expires in 47:12", r.sent)
+			}
+			if tt.userCopies != "" {
+				clip.SetContent(tt.userCopies)
+			}
+			r.clock.Advance(29 * time.Second)
+			if got, want := clip.Content(), clip.Content(); tt.userCopies == "" && got != tt.wantCopied {
+				t.Errorf("after 29 s: clipboard %q; want %q still", got, want)
+			}
+			r.clock.Advance(time.Second)
+			if got := clip.Content(); got != tt.wantAtClear {
+				t.Errorf("after 30 s: clipboard %q; want %q", got, tt.wantAtClear)
+			}
+		})
+	}
+}
+
+func TestCopyClearDelayIsAPreference(t *testing.T) {
+	r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour))
+	r.app.Preferences().SetInt(prefClipboardClear, 10)
+	r.src.tokens["alpha"] = refresher.Result{Token: vault.Token{AccessToken: "tok", Expiry: t0.Add(time.Hour)}}
+	r.ui.copyToken("alpha", false)
+	r.clock.Advance(10 * time.Second)
+	if got := r.app.Clipboard().Content(); got != "" {
+		t.Errorf("after the 10 s preference: clipboard %q; want it cleared", got)
+	}
+}
+
+func TestQuitClearsOurTokenOnly(t *testing.T) {
+	for _, userCopied := range []bool{false, true} {
+		r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour))
+		r.src.tokens["alpha"] = refresher.Result{Token: vault.Token{AccessToken: "tok", Expiry: t0.Add(time.Hour)}}
+		r.ui.copyToken("alpha", false)
+		want := ""
+		if userCopied {
+			r.app.Clipboard().SetContent("mine")
+			want = "mine"
+		}
+		r.ui.Quit()
+		if got := r.app.Clipboard().Content(); got != want {
+			t.Errorf("user copied %v: after quit clipboard %q; want %q", userCopied, got, want)
+		}
+	}
+}
+
+func TestCopyRefusesRejectedAndExpired(t *testing.T) {
+	rejected := state("bad", refresher.PhaseRejected, 0)
+	rejected.Err = &refresher.Error{Class: refresher.ClassRejected, Status: 401, Code: "invalid_client", Host: "auth.example.com"}
+	expiredTok := state("old", refresher.PhaseExpired, 0)
+	failing := state("down", refresher.PhaseExpired, 0)
+	tests := []struct {
+		name      string
+		st        refresher.State
+		res       refresher.Result
+		err       error
+		wantCall  bool
+		wantInMsg string
+	}{
+		{name: "rejected", st: rejected, wantInMsg: "credentials were rejected"},
+		{name: "expired token", st: expiredTok, wantCall: true,
+			res: refresher.Result{Token: vault.Token{AccessToken: "stale", Expiry: t0.Add(-time.Minute)}}, wantInMsg: "has expired"},
+		{name: "fetch fails", st: failing, wantCall: true,
+			err: &refresher.Error{Class: refresher.ClassTransient, Host: "auth.example.com", Err: errors.New("connection refused")}, wantInMsg: "Cannot get a token from auth.example.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, tt.st)
+			name := tt.st.Client.Name
+			r.src.tokens[name] = tt.res
+			if tt.err != nil {
+				r.src.errs[name] = tt.err
+			}
+			r.app.Clipboard().SetContent("untouched")
+			r.ui.copyToken(name, false)
+			if got := r.app.Clipboard().Content(); got != "untouched" {
+				t.Errorf("clipboard: got %q; want it untouched", got)
+			}
+			if called := len(r.src.calls) > 0; called != tt.wantCall {
+				t.Errorf("Token called: got %v; want %v", called, tt.wantCall)
+			}
+			if got := r.ui.status.Text; !strings.Contains(got, "Not copied") || !strings.Contains(got, tt.wantInMsg) {
+				t.Errorf("message: got %q; want it to say Not copied and %q", got, tt.wantInMsg)
+			}
+		})
+	}
+}
+
+func TestCopyFromTrayWithHiddenWindowNotifiesRefusal(t *testing.T) {
+	st := state("bad", refresher.PhaseRejected, 0)
+	r := newRig(t, st)
+	r.ui.hideWindow()
+	r.sent = nil
+	r.ui.copyToken("bad", false)
+	if len(r.sent) != 1 || !strings.Contains(r.sent[0].Content, "rejected") {
+		t.Errorf("notifications: got %v; want one explaining the rejection", r.sent)
+	}
+}
+
+func TestRotationBadgeAtDayBoundaries(t *testing.T) {
+	day := 24 * time.Hour
+	tests := []struct {
+		age  time.Duration
+		want string
+		sev  severity
+	}{
+		{0, "rotation ok", sevOK},
+		{76*day - time.Nanosecond, "rotation ok", sevOK},
+		{76 * day, "due in 14 days", sevWarn},
+		{83 * day, "due in 7 days", sevWarn},
+		{89 * day, "due in 1 day", sevWarn},
+		{90*day - time.Nanosecond, "due in 1 day", sevWarn},
+		{90 * day, "overdue since today", sevError},
+		{91 * day, "overdue by 1 day", sevError},
+		{100 * day, "overdue by 10 days", sevError},
+	}
+	for _, tt := range tests {
+		st := state("alpha", refresher.PhaseFresh, time.Hour)
+		st.Client.SecretSetAt = t0.Add(-tt.age)
+		r := newRig(t, st)
+		var got string
+		for _, row := range r.ui.rows {
+			if row.name == "alpha" {
+				got = row.rotation.Text()
+			}
+		}
+		if got != tt.want {
+			t.Errorf("secret age %v: got badge %q; want %q", tt.age, got, tt.want)
+		}
+		if sev := rotationSeverity(rotationAt(st, t0)); sev != tt.sev {
+			t.Errorf("secret age %v: got severity %d; want %d", tt.age, sev, tt.sev)
+		}
+	}
+}
+
+func TestTrayItemsMatchClients(t *testing.T) {
+	var states []refresher.State
+	for i := range 12 {
+		states = append(states, state(fmt.Sprintf("client-%02d", i), refresher.PhaseFresh, time.Hour))
+	}
+	states[3].Phase = refresher.PhaseRejected
+	r := newRig(t, states...)
+	var labels []string
+	for _, it := range r.ui.tray.menu.Items {
+		if !it.IsSeparator {
+			labels = append(labels, it.Label)
+		}
+	}
+	var want []string
+	for i := range maxTrayClients {
+		l := fmt.Sprintf("Copy token: client-%02d", i)
+		if i == 3 {
+			l += " (rejected)"
+		}
+		want = append(want, l)
+	}
+	want = append(want, "More… (12 clients)", "1 rejected", "Show window", "Quit")
+	if strings.Join(labels, "\n") != strings.Join(want, "\n") {
+		t.Errorf("tray items:\ngot  %q\nwant %q", labels, want)
+	}
+	if it := r.ui.tray.menu.Items[len(r.ui.tray.menu.Items)-1]; !it.IsQuit {
+		t.Errorf("last tray item %q: got IsQuit false; want true", it.Label)
+	}
+
+	// Countdown ticks and repeated identical snapshots do not rebuild it.
+	before := r.ui.tray.refreshes
+	for range 120 {
+		r.clock.Advance(time.Second)
+		r.ui.tick()
+		r.ui.apply([]refresher.State{states[0]})
+	}
+	if got := r.ui.tray.refreshes; got != before {
+		t.Errorf("tray rebuilds over 120 ticks and snapshots: got %d; want 0", got-before)
+	}
+	// A change of state does.
+	fixed := states[3]
+	fixed.Phase = refresher.PhaseFresh
+	r.ui.apply([]refresher.State{fixed})
+	if got := r.ui.tray.refreshes; got != before+1 {
+		t.Errorf("tray rebuilds after a state change: got %d; want 1", got-before)
+	}
+	if got := r.ui.tray.menu.Items[3].Label; got != "Copy token: client-03" {
+		t.Errorf("tray item 3 after the fix: got %q; want %q", got, "Copy token: client-03")
+	}
+}
+
+func TestTrayCopyItemCopies(t *testing.T) {
+	r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour))
+	r.src.tokens["alpha"] = refresher.Result{Token: vault.Token{AccessToken: "tok-alpha", Expiry: t0.Add(time.Hour)}}
+	r.ui.tray.menu.Items[0].Action()
+	if got := r.app.Clipboard().Content(); got != "tok-alpha" {
+		t.Errorf("clipboard after the tray item: got %q; want %q", got, "tok-alpha")
+	}
+}
+
+func TestOverallStatus(t *testing.T) {
+	due := state("due", refresher.PhaseFresh, time.Hour)
+	due.Client.SecretSetAt = t0.Add(-80 * 24 * time.Hour)
+	due.Rotation = vault.Rotation(due.Client.SecretSetAt, t0, vault.DefaultRotationPolicy)
+	tests := []struct {
+		name     string
+		states   []refresher.State
+		wantSev  severity
+		wantLine string
+	}{
+		{"none", nil, sevOK, "No clients yet"},
+		{"fresh", []refresher.State{state("a", refresher.PhaseFresh, time.Hour), state("b", refresher.PhaseRefreshing, time.Hour)}, sevOK, "2 clients, all tokens fresh"},
+		{"due", []refresher.State{due}, sevWarn, "1 due for rotation"},
+		{"stale", []refresher.State{state("a", refresher.PhaseStale, time.Hour)}, sevWarn, "1 failing"},
+		{"rejected", []refresher.State{state("a", refresher.PhaseRejected, 0), due}, sevError, "1 rejected · 1 due for rotation"},
+	}
+	for _, tt := range tests {
+		sev, line := overall(tt.states, t0)
+		if sev != tt.wantSev || line != tt.wantLine {
+			t.Errorf("%s: got %d %q; want %d %q", tt.name, sev, line, tt.wantSev, tt.wantLine)
+		}
+		if icon := trayIcon(sev); icon == nil {
+			t.Errorf("%s: no tray icon", tt.name)
+		}
+	}
+}
