@@ -1,7 +1,7 @@
 // Package cli is Tokentray's command line: the commands scripts, cron jobs
 // and terminals use on the same store as the window (token, header, exec,
-// list, status, add, edit, remove, set-secret, refresh, inspect, doctor,
-// export, import, version). One file per command.
+// list, status, add, edit, remove, set-secret, rotate, refresh, inspect,
+// doctor, export, import, version). One file per command.
 //
 // Run is the entry point. Machine output goes to stdout, messages to
 // stderr, and every command exits with the same codes (see ExitCode). The
@@ -84,6 +84,7 @@ var commandTable = []struct {
 	{"edit", (*app).editCommand},
 	{"remove", (*app).removeCommand},
 	{"set-secret", (*app).setSecretCommand},
+	{"rotate", (*app).rotateCommand},
 	{"refresh", (*app).refreshCommand},
 	{"inspect", (*app).inspectCommand},
 	{"doctor", (*app).doctorCommand},

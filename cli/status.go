@@ -64,7 +64,7 @@ EXAMPLE
 				}
 			}
 			if *due && len(overdue) > 0 {
-				return fmt.Errorf("%d overdue: %s: rotate with tokentray set-secret NAME after creating a new secret at the provider", len(overdue), strings.Join(overdue, ", "))
+				return fmt.Errorf("%d overdue: %s: rotate each with tokentray rotate NAME", len(overdue), strings.Join(overdue, ", "))
 			}
 			return nil
 		},

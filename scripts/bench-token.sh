@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# bench-token.sh measures the warm path of `tokentray token NAME` (the token
+# cached in a real gnome-keyring, read over D-Bus) against a file-read floor:
+# a tiny Go binary that reads a small file and prints it, built here and
+# measured in the same hyperfine run. Prints the median of each and the
+# ratio. Target (issue 5): warm token median under 4 ms.
+#
+# It runs everything inside a private D-Bus session with its own unlocked
+# gnome-keyring, a temporary config dir and a local token server (a tiny Go
+# program built here), so nothing touches the user's keyring or store.
+#
+# Usage: scripts/bench-token.sh [RUNS]      (default 300 runs per command)
+# Needs: go, hyperfine, dbus-run-session, gnome-keyring-daemon, python3.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+runs="${1:-300}"
+
+if [[ -z "${BENCH_TOKEN_INSIDE:-}" ]]; then
+	exec dbus-run-session -- env BENCH_TOKEN_INSIDE=1 "$0" "$@"
+fi
+tmp="$(mktemp -d)"
+# A keyring of our own: an existing login keyring with another password would
+# refuse the unlock.
+export XDG_DATA_HOME="$tmp/data" LANG="${LANG:-en_US.UTF-8}"
+[[ "$LANG" == C* || "$LANG" == POSIX ]] && export LANG=en_US.UTF-8
+mkdir -p "$XDG_DATA_HOME"
+eval "$(printf %s bench-password | gnome-keyring-daemon --replace --unlock --components=secrets)"
+export GNOME_KEYRING_CONTROL
+server_pid=""
+cleanup() {
+	[[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+cd "$root"
+bin="$root/bin/tokentray"
+echo "bench-token: building $bin"
+have_app=1
+if ! go build -o "$bin" . 2>"$tmp/build.log"; then
+	echo "bench-token: the app does not build; measuring only the cli-only binary:" >&2
+	tail -5 "$tmp/build.log" >&2
+	have_app=0
+fi
+# A cli-only binary (a main that calls cli.Run, without Fyne linked), put
+# into the module with an overlay so nothing is written to the tree: the
+# difference to the app binary is what linking Fyne costs every command.
+mkdir -p "$tmp/climain"
+cat >"$tmp/climain/main.go" <<'EOF'
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/tokentray/tokentray/cli"
+)
+
+func main() { os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+EOF
+printf '{"Replace":{"%s":"%s"}}' "$root/bin/benchmain/main.go" "$tmp/climain/main.go" >"$tmp/overlay.json"
+go build -overlay "$tmp/overlay.json" -o "$tmp/tokentray-cli" ./bin/benchmain
+[[ $have_app == 1 ]] || bin="$tmp/tokentray-cli"
+
+# The floor: a Go binary that reads a small file and prints it.
+mkdir -p "$tmp/floor" "$tmp/server"
+cat >"$tmp/floor/main.go" <<'EOF'
+package main
+
+import "os"
+
+func main() {
+	b, err := os.ReadFile(os.Args[1])
+	if err != nil {
+		os.Exit(1)
+	}
+	os.Stdout.Write(b)
+}
+EOF
+(cd "$tmp/floor" && go mod init floor >/dev/null 2>&1 && go build -o "$tmp/readfile" .)
+
+# A local client-credentials token endpoint (any client, any secret).
+cat >"$tmp/server/main.go" <<'EOF'
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+)
+
+func main() {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(l.Addr().String())
+	os.Stdout.Close()
+	http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"eyJhbGciOiJub25lIn0.eyJzdWIiOiJiZW5jaCIsInNjb3BlIjoibW9kZWxzOnJlYWQifQ.c2lnbmF0dXJl","token_type":"bearer","expires_in":3600,"scope":"models:read"}`)
+	}))
+}
+EOF
+(cd "$tmp/server" && go mod init server >/dev/null 2>&1 && go build -o "$tmp/tokenserver" .)
+"$tmp/tokenserver" >"$tmp/addr" &
+server_pid=$!
+for _ in $(seq 100); do [[ -s "$tmp/addr" ]] && break; sleep 0.05; done
+addr="$(cat "$tmp/addr")"
+
+cfg="$tmp/config"
+printf '%s\n' 'bench-client-secret' | "$bin" --config "$cfg" add bench \
+	--token-url "http://$addr/oauth2/token" --client-id m2m-client-test-bench --scope models:read
+"$bin" --config "$cfg" token bench >"$tmp/small.txt" # warm: cached in the keyring now
+kill "$server_pid"
+server_pid=""
+
+# From here on no token server runs: every token call must come from the cache.
+echo "bench-token: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(uname -sr)"
+hyperfine -N --warmup 20 --runs "$runs" --export-json "$tmp/result.json" \
+	-n "tokentray token (warm)" "$bin --config $cfg token bench" \
+	-n "cli-only binary token (warm)" "$tmp/tokentray-cli --config $cfg token bench" \
+	-n "file-read floor" "$tmp/readfile $tmp/small.txt"
+
+python3 - "$tmp/result.json" <<'EOF'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+floor = r["file-read floor"]
+mf = floor["median"] * 1000
+for name in ("tokentray token (warm)", "cli-only binary token (warm)"):
+    x = r[name]
+    m = x["median"] * 1000
+    print(f"{name:30s} median {m:6.2f} ms (mean {x['mean']*1000:.2f} ± {x['stddev']*1000:.2f})  {m/mf:.2f}x the floor  target < 4 ms: {'met' if m < 4 else 'NOT met'}")
+print(f"{'file-read floor':30s} median {mf:6.2f} ms (mean {floor['mean']*1000:.2f} ± {floor['stddev']*1000:.2f})")
+EOF
