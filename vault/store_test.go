@@ -1063,3 +1063,25 @@ func randomHex(t *testing.T, n int) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// SetToken for a scope subset records the set in the index before the
+// keyring item is written, so Remove always finds the item.
+func TestSetTokenRecordsScopeSetFirst(t *testing.T) {
+	s, kr, _ := newStore(t)
+	mustAdd(t, s, validClient(), "x")
+	set := vault.ScopeSetKey([]string{"chat:read"})
+	var recordedAtSet []bool
+	kr.FailWith(func(op, key string) error {
+		if op == "set" {
+			c, err := s.Get("billing")
+			recordedAtSet = append(recordedAtSet, err == nil && slices.Contains(c.TokenScopeSets, set))
+		}
+		return nil
+	})
+	if err := s.SetToken("billing", []string{"chat:read"}, sampleToken("t")); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(recordedAtSet, []bool{true}) {
+		t.Errorf("scope set recorded at the keyring Set: %v, want [true]", recordedAtSet)
+	}
+}
