@@ -1,0 +1,146 @@
+package ui
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/rotation"
+	"github.com/tokentray/tokentray/vault"
+)
+
+// rotateRig is a rig with one client whose secret "old-secret" the token
+// server no longer accepts (the provider already issued "new-secret").
+func rotateRig(t *testing.T, grant []string) *rig {
+	t.Helper()
+	ts := tokenServer(t, "m2m-client-test-billing", "new-secret", grant)
+	r := newRig(t)
+	c := client("billing", t0.Add(-80*24*time.Hour))
+	c.TokenURL = ts.URL + "/token"
+	if err := r.store.Add(c, "old-secret"); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := r.store.Get("billing")
+	r.ui.states["billing"] = refresher.State{Client: stored, Phase: refresher.PhaseRejected}
+	return r
+}
+
+func (r *rig) top() fyne.CanvasObject { return r.ui.win.Canvas().Overlays().Top() }
+
+func (r *rig) closeOverlays() {
+	for r.top() != nil {
+		r.ui.win.Canvas().Overlays().Remove(r.top())
+	}
+}
+
+func findButton(o fyne.CanvasObject, label string) *widget.Button {
+	var found *widget.Button
+	walk(o, func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Text == label && found == nil {
+			found = b
+		}
+	})
+	return found
+}
+
+func TestRotateWizardStagesProvesSwitches(t *testing.T) {
+	r := rotateRig(t, []string{"models:read", "chat:invoke"})
+	r.ui.showRotate("billing")
+	d := r.top()
+	if text := allText(d); !strings.Contains(text, "due in 10 days") || !strings.Contains(text, "Settings -> API Access") {
+		t.Errorf("status step: %q; want the due date and where a new secret comes from", text)
+	}
+	test.Type(findPasswordEntry(t, d), "new-secret")
+	tapButton(t, d, "Stage and prove")
+	if text := allText(d); !strings.Contains(text, "The new secret works") {
+		t.Fatalf("after Stage and prove: %q; want the proof", text)
+	}
+	if got, _ := r.store.Secret("billing"); got != "old-secret" {
+		t.Errorf("after proving: current secret %q; want old-secret until the switch", got)
+	}
+	tapButton(t, d, "Switch to the new secret")
+	if text := allText(d); !strings.Contains(text, "Rotated") {
+		t.Fatalf("after Switch: %q; want Rotated", text)
+	}
+	if got, _ := r.store.Secret("billing"); got != "new-secret" {
+		t.Errorf("after Switch: current secret %q; want new-secret", got)
+	}
+	if _, err := r.store.NextSecret("billing"); !errors.Is(err, vault.ErrNoNextSecret) {
+		t.Errorf("after Switch: staged secret %v; want none", err)
+	}
+	if st, _ := rotation.New(r.store).Status("billing"); st.Rotation.State != vault.RotationOK {
+		t.Errorf("after Switch: rotation state %q; want ok", st.Rotation.State)
+	}
+	c, _ := r.store.Get("billing")
+	if _, err := refresher.Exchange(t.Context(), nil, c, "new-secret", nil); err != nil {
+		t.Errorf("exchange with the stored secret: %v", err)
+	}
+}
+
+func TestRotateWizardWrongSecretThenCancel(t *testing.T) {
+	r := rotateRig(t, []string{"models:read", "chat:invoke"})
+	r.ui.showRotate("billing")
+	d := r.top()
+	test.Type(findPasswordEntry(t, d), "wrong-secret")
+	tapButton(t, d, "Stage and prove")
+	if text := allText(d); !strings.Contains(text, "did not work") {
+		t.Fatalf("after a wrong secret: %q; want it said", text)
+	}
+	if got, _ := r.store.Secret("billing"); got != "old-secret" {
+		t.Errorf("after a failed proof: current secret %q; want old-secret", got)
+	}
+	r.closeOverlays()
+
+	// Reopened later (or after a crash): the rotation in progress offers
+	// Finish and Cancel.
+	r.ui.showRotate("billing")
+	d = r.top()
+	if text := allText(d); !strings.Contains(text, "rotation is in progress") || findButton(d, "Finish") == nil {
+		t.Fatalf("reopened: %q; want the rotation in progress with Finish", text)
+	}
+	tapButton(t, d, "Cancel rotation")
+	if _, err := r.store.NextSecret("billing"); !errors.Is(err, vault.ErrNoNextSecret) {
+		t.Errorf("after Cancel rotation: staged secret %v; want none", err)
+	}
+	if got, _ := r.store.Secret("billing"); got != "old-secret" {
+		t.Errorf("after Cancel rotation: current secret %q; want old-secret", got)
+	}
+}
+
+func TestRotateWizardScopeChangeNeedsConfirmation(t *testing.T) {
+	r := rotateRig(t, []string{"models:read"}) // chat:invoke no longer granted
+	r.ui.showRotate("billing")
+	d := r.top()
+	test.Type(findPasswordEntry(t, d), "new-secret")
+	tapButton(t, d, "Stage and prove")
+	if text := allText(d); !strings.Contains(text, "no longer granted: chat:invoke") {
+		t.Fatalf("proof: %q; want the missing scope named", text)
+	}
+	sw := findButton(d, "Switch to the new secret")
+	if sw == nil || !sw.Disabled() {
+		t.Fatalf("Switch button %v; want it disabled until the change is accepted", sw)
+	}
+	var check *widget.Check
+	walk(d, func(o fyne.CanvasObject) {
+		if c, ok := o.(*widget.Check); ok && check == nil {
+			check = c
+		}
+	})
+	if check == nil {
+		t.Fatal("no confirmation check box")
+	}
+	test.Tap(check)
+	if sw.Disabled() {
+		t.Fatalf("Switch still disabled after accepting")
+	}
+	test.Tap(sw)
+	if got, _ := r.store.Secret("billing"); got != "new-secret" {
+		t.Errorf("after accepting and switching: current secret %q; want new-secret", got)
+	}
+}
