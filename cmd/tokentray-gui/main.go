@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"github.com/tokentray/tokentray/cli"
+	"github.com/tokentray/tokentray/demo"
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/ui"
 	"github.com/tokentray/tokentray/vault"
@@ -63,7 +64,9 @@ func run(args []string) error {
 func runApp(a fyne.App, store *vault.Store, title string, demo ui.DemoControl) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	r := refresher.New(refresher.Options{Store: store})
+	opts := refresher.Options{Store: store}
+	ui.ApplyPreferences(a.Preferences(), &opts) // refresh margin and sweep interval from Settings
+	r := refresher.New(opts)
 	if err := r.Start(ctx); err != nil {
 		return fmt.Errorf("start refresher: %w", err)
 	}
@@ -80,7 +83,44 @@ func runApp(a fyne.App, store *vault.Store, title string, demo ui.DemoControl) e
 	return r.Stop(stopCtx)
 }
 
-// runDemo is wired when the demo server lands.
+// runDemo runs `tokentray demo`: the embedded authorization server with
+// three sample clients in a store of their own, and the window on them (or,
+// with --headless, only the server, for trying the command line).
 func runDemo(args []string) error {
-	return fmt.Errorf("demo: not wired yet (%d args)", len(args))
+	fs := flag.NewFlagSet("tokentray demo", flag.ContinueOnError)
+	headless := fs.Bool("headless", false, "run only the server and print how to use it from the command line")
+	ttl := fs.Duration("token-ttl", time.Hour, "lifetime of the demo's tokens, e.g. 2m to watch refreshes happen")
+	dir := fs.String("config", "", "the demo's configuration directory (default $TOKENTRAY_DEMO_DIR or <user config dir>/tokentray-demo)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	d, err := demo.Start(ctx, demo.Options{Dir: *dir, TokenTTL: *ttl})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if *headless {
+		fmt.Printf("Demo authorization server: %s (tokens live %v)\n", d.Server.URL(), *ttl)
+		fmt.Printf("Demo configuration directory: %s\n", d.Dir)
+		for _, c := range d.Server.Clients() {
+			fmt.Printf("  client %-10s scopes %v\n", c.Name, c.Scopes)
+		}
+		fmt.Printf("Try, while this runs (Ctrl-C stops it):\n  tokentray --config %s token %s\n", d.Dir, d.Server.Clients()[0].Name)
+		<-ctx.Done()
+		return nil
+	}
+	return runApp(app.NewWithID(demo.Service), d.Store, "Tokentray demo", demoMenu{d})
+}
+
+// demoMenu offers the demo's trouble switches in the window's Demo menu.
+type demoMenu struct{ d *demo.Demo }
+
+func (m demoMenu) Actions() []ui.DemoAction {
+	var out []ui.DemoAction
+	for _, a := range m.d.Actions() {
+		out = append(out, ui.DemoAction{Label: a.Label, Do: a.Do})
+	}
+	return out
 }

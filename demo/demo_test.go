@@ -1,0 +1,138 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokentray/tokentray/jwtinfo"
+	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/vault"
+	"github.com/tokentray/tokentray/vault/vaulttest"
+)
+
+func start(t *testing.T, dir string, kr vault.Keyring) *Demo {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	d, err := Start(ctx, Options{Dir: dir, Keyring: kr, TokenTTL: 2 * time.Minute})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+func TestStartFillsStore(t *testing.T) {
+	dir, kr := t.TempDir(), vaulttest.New()
+	d := start(t, dir, kr)
+	clients, err := d.Store.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(clients), 3; got != want {
+		t.Fatalf("demo store has %d clients; want %d", got, want)
+	}
+	states := map[vault.RotationState]int{}
+	for _, c := range clients {
+		if c.TokenURL != d.Server.TokenURL() {
+			t.Errorf("%s: token URL %q; want the server's %q", c.Name, c.TokenURL, d.Server.TokenURL())
+		}
+		if _, err := d.Store.Secret(c.Name); err != nil {
+			t.Errorf("%s: no secret stored: %v", c.Name, err)
+		}
+		states[d.Store.Rotation(c).State]++
+	}
+	if states[vault.RotationDueSoon] != 1 || states[vault.RotationOverdue] != 1 {
+		t.Errorf("rotation states %v; want one due soon (80 days) and one overdue (95 days)", states)
+	}
+	if svc, err := vault.ServiceFor(dir); err != nil || svc != Service {
+		t.Errorf("ServiceFor(demo dir) = %q, %v; want %q: the demo must not use the real keyring service", svc, err, Service)
+	}
+
+	// A second start replaces the clients (new secrets, new port) and keeps
+	// nothing stale.
+	d.Close()
+	d2 := start(t, dir, kr)
+	clients2, err := d2.Store.List()
+	if err != nil || len(clients2) != 3 {
+		t.Fatalf("after restart: %d clients, %v; want 3", len(clients2), err)
+	}
+	for _, c := range d2.Server.Clients() {
+		got, err := d2.Store.Secret(c.Name)
+		if err != nil || got != c.Secret {
+			t.Errorf("%s: stored secret is not the new server's (err %v)", c.Name, err)
+		}
+	}
+}
+
+func TestTokensAndTrouble(t *testing.T) {
+	d := start(t, t.TempDir(), vaulttest.New())
+	r := refresher.New(refresher.Options{Store: d.Store})
+	ctx := context.Background()
+	first := d.Server.Clients()[0]
+
+	res, err := r.Token(ctx, first.Name, refresher.TokenOptions{})
+	if err != nil {
+		t.Fatalf("Token(%s): %v", first.Name, err)
+	}
+	info, err := jwtinfo.Parse(res.Token.AccessToken)
+	if err != nil {
+		t.Fatalf("demo token is not a JWT: %v", err)
+	}
+	if got := info.String("sub"); got != first.ID {
+		t.Errorf("sub = %q; want the client id %q", got, first.ID)
+	}
+	if got, want := strings.Join(res.Token.Scopes, " "), strings.Join(first.Scopes, " "); got != want {
+		t.Errorf("granted %q; want %q", got, want)
+	}
+
+	acts := map[string]Action{}
+	for _, a := range d.Actions() {
+		acts[strings.Fields(a.Label)[0]+" "+strings.Fields(a.Label)[1]] = a
+	}
+	do := func(key string) {
+		t.Helper()
+		a, ok := acts[key]
+		if !ok {
+			t.Fatalf("no demo action starting %q in %v", key, d.Actions())
+		}
+		if err := a.Do(); err != nil {
+			t.Fatalf("%s: %v", a.Label, err)
+		}
+	}
+	wantClass := func(step string, want refresher.Class) {
+		t.Helper()
+		// A failing refresh either errs or, while the last good token is
+		// still valid, serves it with RefreshErr set.
+		res, err := r.Refresh(ctx, first.Name)
+		if err == nil && res.RefreshErr != nil {
+			err = res.RefreshErr
+		}
+		var rerr *refresher.Error
+		if !errors.As(err, &rerr) || rerr.Class != want {
+			t.Fatalf("%s: Refresh error %v; want class %s", step, err, want)
+		}
+	}
+
+	do("Reject the")
+	wantClass("rejected secret", refresher.ClassRejected)
+	do("Accept the")
+	if res, err := r.Refresh(ctx, first.Name); err != nil || res.RefreshErr != nil {
+		t.Fatalf("after accepting the secret again: %v %v", err, res.RefreshErr)
+	}
+	do("Drop " + first.Scopes[len(first.Scopes)-1])
+	wantClass("dropped scope", refresher.ClassScope)
+	do("Clear all")
+	do("Answer 429")
+	wantClass("rate limit", refresher.ClassRateLimited)
+	do("Clear all")
+	do("Take the")
+	wantClass("server down", refresher.ClassTransient)
+	do("Bring the")
+	if res, err := r.Refresh(ctx, first.Name); err != nil || res.RefreshErr != nil || res.Source != refresher.FromFetch {
+		t.Fatalf("after the server came back: %v %v (source %s)", err, res.RefreshErr, res.Source)
+	}
+}
