@@ -2,9 +2,12 @@ package hydratest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -117,6 +120,9 @@ func TestHydraHarness(t *testing.T) {
 			if _, ok := info.Claims["scp"]; !ok {
 				t.Errorf("JWT has no scp claim with scope_claim both: %v", info.Claims)
 			}
+			if alg := info.Header["alg"]; alg != "RS256" {
+				t.Errorf("JWT alg %v; want RS256 (as the platform signs)", alg)
+			}
 			if got := info.String("iss"); got != h.Issuer() {
 				t.Errorf("iss = %q; want %q", got, h.Issuer())
 			}
@@ -179,4 +185,73 @@ func TestHydraScopeClaimForms(t *testing.T) {
 			}
 		})
 	}
+}
+
+// DropScopes: Hydra grants what is left after the proxy drops a scope, and
+// Requests() shows the scope parameter as the client sent it.
+func TestHydraDropScopes(t *testing.T) {
+	h := hydratest.Start(t, hydratest.Options{DropScopes: []string{"b"}})
+	h.CreateClient(t, "c", "secret", []string{"a", "b", "c"}, hydratest.AuthPost)
+	status, tr := post(t, h.TokenURL(), "c", "secret", "a b c", false)
+	if status != 200 {
+		t.Fatalf("HTTP %d %q", status, tr.Error)
+	}
+	if tr.Scope != "a c" {
+		t.Errorf("granted %q; want %q", tr.Scope, "a c")
+	}
+	if got := h.Requests()[0].Scope; got != "a b c" {
+		t.Errorf("recorded scope %q; want %q", got, "a b c")
+	}
+}
+
+// Without the binary, Start skips the test, or fails it when
+// TOKENTRAY_REQUIRE_HYDRA=1; the message says how to build Hydra.
+func TestHydraMissingBinary(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-hydra")
+	tests := []struct {
+		require    string
+		wantSkip   bool
+		wantFailed bool
+	}{
+		{"", true, false},
+		{"1", false, true},
+	}
+	for _, tt := range tests {
+		t.Run("require="+tt.require, func(t *testing.T) {
+			t.Setenv(hydratest.EnvBin, missing)
+			t.Setenv(hydratest.EnvRequire, tt.require)
+			rec := &recordingTB{TB: t}
+			done := make(chan struct{})
+			go func() { // Skip and Fatal end the goroutine with runtime.Goexit
+				defer close(done)
+				hydratest.Start(rec)
+			}()
+			<-done
+			if rec.skipped != tt.wantSkip || rec.failed != tt.wantFailed {
+				t.Errorf("skipped %v failed %v; want %v %v", rec.skipped, rec.failed, tt.wantSkip, tt.wantFailed)
+			}
+			if !strings.Contains(rec.msg, "scripts/build-hydra.sh") || !strings.Contains(rec.msg, missing) {
+				t.Errorf("message %q; want it to name %s and scripts/build-hydra.sh", rec.msg, missing)
+			}
+		})
+	}
+}
+
+// recordingTB records Skip and Fatal instead of acting on the real test.
+type recordingTB struct {
+	testing.TB
+	skipped, failed bool
+	msg             string
+}
+
+func (r *recordingTB) Helper() {}
+
+func (r *recordingTB) Skip(args ...any) {
+	r.skipped, r.msg = true, fmt.Sprint(args...)
+	runtime.Goexit()
+}
+
+func (r *recordingTB) Fatal(args ...any) {
+	r.failed, r.msg = true, fmt.Sprint(args...)
+	runtime.Goexit()
 }
