@@ -257,3 +257,28 @@ func TestMissingConfigDir(t *testing.T) {
 		t.Errorf("list --json on an empty store = %q; want []", stdout)
 	}
 }
+
+// TestTokenStaleWhileFailing: a cached token inside the refresh margin but
+// still valid is printed when the refresh fails, with a warning on stderr.
+func TestTokenStaleWhileFailing(t *testing.T) {
+	h := newHarness(t)
+	h.addClient("billing")
+	now := time.Now()
+	old := vault.Token{AccessToken: "old-but-valid-token", TokenType: "bearer", Expiry: now.Add(8 * time.Minute), FetchedAt: now.Add(-52 * time.Minute)}
+	if err := h.store().SetToken("billing", nil, old); err != nil {
+		t.Fatal(err)
+	}
+	h.ts.failWith("m2m-client-test-billing", http.StatusBadGateway)
+	stdout, stderr := h.mustRun(0, "", "token", "billing")
+	if stdout != old.AccessToken+"\n" {
+		t.Errorf("stdout %q; want the still valid cached token", stdout)
+	}
+	if !strings.Contains(stderr, "warning: billing: refreshing failed") {
+		t.Errorf("stderr %q; want a warning about the failing refresh", stderr)
+	}
+	// A script that needs 10 minutes gets an error instead.
+	code, stdout, _ := h.run("", "token", "billing", "--min-ttl", "10m")
+	if code != ExitEndpoint || stdout != "" {
+		t.Errorf("token --min-ttl 10m: exit %d, stdout %q; want %d and nothing", code, stdout, ExitEndpoint)
+	}
+}
