@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -124,8 +125,38 @@ func (w *rotateWizard) showStatus(st rotation.Status) {
 		wrapped(rotation.SecretSourceHelp, widget.LowImportance),
 		entry,
 	)
+	if !st.InProgress {
+		objs = append(objs, widget.NewSeparator(), w.secretDateRow())
+	}
 	w.show(append(buttons, stage), objs...)
 	w.u.win.Canvas().Focus(entry)
+}
+
+// secretDateRow corrects the date of the current secret, for a secret
+// older than its entry in Tokentray ("secret created on ...").
+func (w *rotateWizard) secretDateRow() fyne.CanvasObject {
+	date := widget.NewEntry()
+	date.SetPlaceHolder("YYYY-MM-DD")
+	set := &widget.Button{Text: "Set date", OnTapped: func() {
+		day, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(date.Text), time.Local)
+		if err != nil {
+			w.say(widget.DangerImportance, "Give the date as YYYY-MM-DD, e.g. 2026-01-31.")
+			return
+		}
+		w.busy("Saving the date…", func() func() {
+			err := rotation.SetSecretDate(w.u.opts.Store, w.name, day)
+			return func() {
+				if err != nil {
+					w.say(widget.DangerImportance, problem(err))
+					return
+				}
+				w.u.reload()
+				w.loadStatus()
+			}
+		})
+	}}
+	return container.NewBorder(nil, nil,
+		wrapped("Secret older than its entry here? It was created on", widget.LowImportance), set, date)
 }
 
 // onStage is step 2, followed by step 3.

@@ -144,3 +144,43 @@ func TestRotateWizardScopeChangeNeedsConfirmation(t *testing.T) {
 		t.Errorf("after accepting and switching: current secret %q; want new-secret", got)
 	}
 }
+
+func TestRotateWizardSecretDate(t *testing.T) {
+	r := rotateRig(t, nil)
+	for _, tc := range []struct {
+		text    string
+		wantSet time.Time // zero: unchanged
+		wantMsg string    // in the message when unchanged
+	}{
+		{"31/01/2026", time.Time{}, "e.g. 2026-01-31"},
+		{t0.Add(48 * time.Hour).Format(time.DateOnly), time.Time{}, "in the future"},
+		{"2025-12-20", time.Date(2025, 12, 20, 0, 0, 0, 0, time.Local), ""},
+	} {
+		before, _ := r.store.Get("billing")
+		r.ui.showRotate("billing")
+		d := r.top()
+		var date *widget.Entry
+		walk(d, func(o fyne.CanvasObject) {
+			if e, ok := o.(*widget.Entry); ok && !e.Password && date == nil {
+				date = e
+			}
+		})
+		if date == nil {
+			t.Fatal("no date entry")
+		}
+		test.Type(date, tc.text)
+		tapButton(t, d, "Set date")
+		after, _ := r.store.Get("billing")
+		want := tc.wantSet
+		if want.IsZero() {
+			want = before.SecretSetAt
+			if text := allText(d); !strings.Contains(text, tc.wantMsg) {
+				t.Errorf("date %q: dialog says %q; want %q", tc.text, text, tc.wantMsg)
+			}
+		}
+		if !after.SecretSetAt.Equal(want.UTC()) {
+			t.Errorf("date %q: SecretSetAt %v; want %v", tc.text, after.SecretSetAt, want.UTC())
+		}
+		r.closeOverlays()
+	}
+}
