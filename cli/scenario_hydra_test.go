@@ -91,7 +91,7 @@ func TestScenarioHydra(t *testing.T) {
 		var out, errb bytes.Buffer
 		e := env{
 			stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb,
-			getenv:  func(k string) string { return "" },
+			getenv:  os.Getenv,
 			environ: func() []string { return []string{"PATH=" + os.Getenv("PATH")} },
 			// keyring nil: the OS keyring under the service recorded in dir.
 		}
@@ -122,8 +122,16 @@ func TestScenarioHydra(t *testing.T) {
 	}
 	afterAdd := srv.TokenRequests()
 
+	// doctor: every check passes on the real Secret Service and Hydra.
+	stdout, _ := run(0, "", "doctor")
+	for _, want := range []string{"ok    session bus", "ok    secret service", "ok    keyring round trip", "ok    secret of hydra", "ok    endpoint "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, stdout)
+		}
+	}
+
 	// token: the JWT from add's test exchange, cached in the Secret Service.
-	stdout, _ := run(0, "", "token", "hydra")
+	stdout, _ = run(0, "", "token", "hydra")
 	token := strings.TrimSuffix(stdout, "\n")
 	tokens = append(tokens, token)
 	if n := srv.TokenRequests(); n != afterAdd {
