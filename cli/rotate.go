@@ -15,6 +15,10 @@ import (
 	"github.com/tokentray/tokentray/vault"
 )
 
+// envStytchBaseURL overrides Stytch's API base URL (a proxy, or a test
+// server); by default it follows the project ID (test or live).
+const envStytchBaseURL = "TOKENTRAY_STYTCH_BASE_URL"
+
 // rotateJSON is rotate's machine output (--json).
 type rotateJSON struct {
 	Name           string    `json:"name"`
@@ -32,6 +36,8 @@ type rotateJSON struct {
 	Fingerprint    string    `json:"token_fingerprint,omitempty"`
 	OldTokenExpiry time.Time `json:"old_token_expiry,omitzero"`
 	Warnings       []string  `json:"warnings,omitempty"`
+	// ProviderPending: a rotation is pending at Stytch (--stytch-project).
+	ProviderPending *bool `json:"provider_pending,omitempty"`
 }
 
 func (a *app) rotateCommand() *ffcli.Command {
@@ -112,12 +118,16 @@ EXAMPLES
 				if err != nil {
 					return fmt.Errorf("%w (tokentray rotate %s --stytch-project %s --stytch-login < project-secret)", err, name, *project)
 				}
+				if u := a.getenv(envStytchBaseURL); u != "" {
+					sc.BaseURL = u
+				}
+				sc.HTTPClient = a.httpClient
 				provider = sc
 			}
 			r := &rotateRun{a: a, rot: rot, name: name, c: c, provider: provider, accept: *accept, json: *asJSON}
 			switch {
 			case *status:
-				return r.status()
+				return r.status(ctx)
 			case *cancel:
 				return r.cancel(ctx)
 			case *finish:
@@ -160,10 +170,19 @@ func (r *rotateRun) print(o rotateJSON) error {
 	return enc.Encode(o)
 }
 
-func (r *rotateRun) status() error {
+func (r *rotateRun) status(ctx context.Context) error {
 	o, err := r.out()
 	if err != nil {
 		return err
+	}
+	var remote *stytch.M2MClient
+	if sc, ok := r.provider.(*stytch.Client); ok {
+		remote, err = sc.Get(ctx, r.c.ClientID)
+		if err != nil {
+			return err
+		}
+		pending := remote.Rotating()
+		o.ProviderPending = &pending
 	}
 	if r.json {
 		return r.print(o)
@@ -172,6 +191,13 @@ func (r *rotateRun) status() error {
 	fmt.Fprintf(r.a.stdout, "%s\t%s\t%s\n", r.name, st.Rotation.Label(), dueText(st.Rotation))
 	if st.InProgress {
 		fmt.Fprintf(r.a.stdout, "%s\trotation in progress%s\t%s\n", r.name, since(st.StartedAt), nextStep(r.name, st.Staged))
+	}
+	if remote != nil {
+		state := "no rotation pending at Stytch"
+		if remote.Rotating() {
+			state = "rotation pending at Stytch (next secret ..." + remote.NextClientSecretLastFour + "): --finish completes it, --cancel cancels it"
+		}
+		fmt.Fprintf(r.a.stdout, "%s\tStytch secret ...%s\t%s\n", r.name, remote.ClientSecretLastFour, state)
 	}
 	return nil
 }
@@ -240,6 +266,23 @@ func (r *rotateRun) rotate(ctx context.Context) error {
 func (r *rotateRun) finish(ctx context.Context) error {
 	opts := rotation.SwitchOptions{AcceptScopeChange: r.accept, Provider: r.provider}
 	p, err := r.rot.Prove(ctx, r.name)
+	if sc, ok := r.provider.(*stytch.Client); ok && errors.Is(err, vault.ErrNoNextSecret) {
+		// Switched here, but Stytch was not told (a crash in between)?
+		if cur, cerr := r.rot.Store.Secret(r.name); cerr == nil {
+			done, serr := sc.CompletePending(ctx, r.c.ClientID, cur)
+			if serr != nil {
+				return serr
+			}
+			if done {
+				r.a.infof("completed the rotation pending at Stytch: the secret in use is now the only valid one")
+				o, err := r.out()
+				if err != nil {
+					return err
+				}
+				return r.print(o)
+			}
+		}
+	}
 	if err != nil {
 		if !errors.Is(err, vault.ErrNoNextSecret) {
 			r.a.infof("the staged secret is kept: tokentray rotate %s --finish tries again, --cancel discards it", r.name)

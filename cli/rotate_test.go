@@ -3,10 +3,16 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -123,5 +129,87 @@ func TestRotateCommandScopeRefused(t *testing.T) {
 	}
 	if _, err := h.store().NextSecret("chat"); !errors.Is(err, vault.ErrNoNextSecret) {
 		t.Errorf("after --cancel: %v; want no staged secret", err)
+	}
+}
+
+// miniStytch is Stytch's M2M rotation API in the documented shapes, on
+// top of the harness's token server (which then accepts the new secret).
+type miniStytch struct {
+	*httptest.Server
+	mu        sync.Mutex // guards the fields below
+	cur, next string
+	calls     []string
+}
+
+func newMiniStytch(t *testing.T, h *harness, id, cur, project, projectSecret string) *miniStytch {
+	m := &miniStytch{cur: cur}
+	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, s, _ := r.BasicAuth()
+		w.Header().Set("Content-Type", "application/json")
+		if p != project || s != projectSecret {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"status_code":401,"request_id":"r","error_type":"unauthorized_credentials","error_message":"Unauthorized credentials."}`)
+			return
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		op := strings.TrimPrefix(r.URL.Path, "/v1/m2m/clients/"+id)
+		m.calls = append(m.calls, r.Method+" "+op)
+		client := map[string]any{"client_id": id, "status": "active"}
+		switch op {
+		case "/secrets/rotate/start":
+			m.next = "stytch-next-" + hex.EncodeToString([]byte(m.cur))[:12]
+			h.secrets = append(h.secrets, m.next)
+			h.ts.register(id, m.next, "models:read", "extra:scope")
+			client["next_client_secret"] = m.next
+		case "/secrets/rotate":
+			m.cur, m.next = m.next, ""
+		case "/secrets/rotate/cancel":
+			h.ts.register(id, m.cur, "models:read", "extra:scope")
+			m.next = ""
+		}
+		last4 := func(s string) string { return s[max(len(s)-4, 0):] }
+		client["client_secret_last_four"], client["next_client_secret_last_four"] = last4(m.cur), last4(m.next)
+		json.NewEncoder(w).Encode(map[string]any{"request_id": "r", "status_code": 200, "m2m_client": client})
+	}))
+	t.Cleanup(m.Close)
+	h.vars[envStytchBaseURL] = m.URL
+	return m
+}
+
+func (m *miniStytch) state() (cur, next string, calls []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cur, m.next, slices.Clone(m.calls)
+}
+
+func TestRotateCommandStytch(t *testing.T) {
+	h := newHarness(t)
+	old := h.addClient("billing", "models:read")
+	const project, projectSecret = "project-test-1234-abcd", "project-secret-xyz-0987"
+	h.secrets = append(h.secrets, projectSecret)
+	m := newMiniStytch(t, h, "m2m-client-test-billing", old, project, projectSecret)
+
+	if code, _, stderr := h.rotate("", "billing", "--stytch-project", project); code == 0 || !strings.Contains(stderr, "--stytch-login") {
+		t.Errorf("without a saved project secret: exit %d, stderr %q; want a hint to --stytch-login", code, stderr)
+	}
+	if code, _, stderr := h.rotate(projectSecret+"\n", "billing", "--stytch-project", project, "--stytch-login"); code != 0 {
+		t.Fatalf("--stytch-login: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr := h.rotate("", "billing", "--stytch-project", project)
+	if code != 0 {
+		t.Fatalf("rotate with Stytch: exit %d\n%s", code, stderr)
+	}
+	cur, next, calls := m.state()
+	if got, _ := h.store().Secret("billing"); got != cur || next != "" || cur == old {
+		t.Errorf("after rotate: local secret ...%s, Stytch ...%s (next %q); want Stytch's new secret everywhere", got[len(got)-4:], cur[len(cur)-4:], next)
+	}
+	if want := []string{"POST /secrets/rotate/start", "POST /secrets/rotate"}; !slices.Equal(calls, want) {
+		t.Errorf("Stytch calls %q; want %q", calls, want)
+	}
+	h.works("billing")
+	code, stdout, _ := h.rotate("", "billing", "--stytch-project", project, "--status")
+	if code != 0 || !strings.Contains(stdout, "no rotation pending at Stytch") {
+		t.Errorf("--status: exit %d, stdout %q; want no rotation pending", code, stdout)
 	}
 }

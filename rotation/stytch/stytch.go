@@ -8,6 +8,7 @@
 //	POST /v1/m2m/clients/{client_id}/secrets/rotate/start   -> next_client_secret; both secrets valid
 //	POST /v1/m2m/clients/{client_id}/secrets/rotate         -> the next secret becomes the only one
 //	POST /v1/m2m/clients/{client_id}/secrets/rotate/cancel  -> the next secret is dropped
+//	GET  /v1/m2m/clients/{client_id}                        -> the client (is a rotation pending?)
 //
 // each with HTTP Basic project_id:secret, each answering {request_id,
 // status_code, m2m_client{client_id, client_secret_last_four,
@@ -273,17 +274,56 @@ func (c *Client) CancelRotation(ctx context.Context, clientID string) error {
 	return err
 }
 
+// Get returns the M2M client (GET /v1/m2m/clients/{client_id}); Rotating
+// says whether a rotation is pending.
+func (c *Client) Get(ctx context.Context, clientID string) (*M2MClient, error) {
+	return c.call(ctx, http.MethodGet, clientID, "", false)
+}
+
+// CompletePending completes a rotation left pending at Stytch after the
+// local switch to currentSecret (a crash between Tokentray's switch and
+// its call to Rotate): when Stytch's next secret ends in the last four
+// characters of currentSecret, it calls Rotate and reports true. When no
+// rotation is pending, or the pending one is for another secret, it does
+// nothing and reports false.
+func (c *Client) CompletePending(ctx context.Context, clientID, currentSecret string) (bool, error) {
+	m, err := c.Get(ctx, clientID)
+	if err != nil {
+		return false, err
+	}
+	if !m.Rotating() || len(currentSecret) < 4 || m.NextClientSecretLastFour != currentSecret[len(currentSecret)-4:] {
+		return false, nil
+	}
+	if _, err := c.Rotate(ctx, clientID); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 func (c *Client) post(ctx context.Context, clientID, op string, wantNext bool) (*M2MClient, error) {
+	return c.call(ctx, http.MethodPost, clientID, op, wantNext)
+}
+
+func (c *Client) call(ctx context.Context, method, clientID, op string, wantNext bool) (*M2MClient, error) {
 	if strings.TrimSpace(clientID) == "" {
 		return nil, errors.New("stytch: no client ID given")
 	}
 	u := strings.TrimRight(c.BaseURL, "/") + "/v1/m2m/clients/" + url.PathEscape(clientID) + op
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader([]byte("{}")))
+	var body io.Reader
+	if method == http.MethodPost {
+		body = bytes.NewReader([]byte("{}"))
+	}
+	if op == "" {
+		op = "get client"
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return nil, fmt.Errorf("stytch: %s: %w", op, err)
 	}
 	req.SetBasicAuth(c.ProjectID, c.secret)
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Accept", "application/json")
 	hc := c.HTTPClient
 	if hc == nil {
@@ -294,14 +334,14 @@ func (c *Client) post(ctx context.Context, clientID, op string, wantNext bool) (
 		return nil, fmt.Errorf("stytch: %s for %s: %w", op, clientID, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return nil, fmt.Errorf("stytch: %s for %s: read answer: %w", op, clientID, err)
 	}
-	if len(body) > maxBody {
+	if len(answer) > maxBody {
 		return nil, fmt.Errorf("stytch: %s for %s: the answer is larger than %d bytes", op, clientID, maxBody)
 	}
-	m, err := ParseResponse(resp.StatusCode, body, wantNext)
+	m, err := ParseResponse(resp.StatusCode, answer, wantNext)
 	if err != nil {
 		return nil, fmt.Errorf("stytch: %s for %s: %w", op, clientID, err)
 	}

@@ -47,6 +47,7 @@ func newFakeStytch(t *testing.T) *fakeStytch {
 	mux.HandleFunc("POST /v1/m2m/clients/{id}/secrets/rotate/start", f.rotation("start"))
 	mux.HandleFunc("POST /v1/m2m/clients/{id}/secrets/rotate", f.rotation("rotate"))
 	mux.HandleFunc("POST /v1/m2m/clients/{id}/secrets/rotate/cancel", f.rotation("cancel"))
+	mux.HandleFunc("GET /v1/m2m/clients/{id}", f.rotation("get"))
 	mux.HandleFunc("POST /v1/public/{project}/oauth2/token", f.token)
 	f.Server = httptest.NewServer(mux)
 	t.Cleanup(f.Close)
@@ -79,7 +80,9 @@ func (f *fakeStytch) rotation(op string) http.HandlerFunc {
 		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		f.calls = append(f.calls, op)
+		if op != "get" {
+			f.calls = append(f.calls, op)
+		}
 		m := map[string]any{"client_id": clientID, "client_name": "billing", "status": "active",
 			"scopes": []string{"models:read"}, "trusted_metadata": map[string]any{}}
 		switch op {
@@ -346,5 +349,33 @@ func TestProjectSecretKeyring(t *testing.T) {
 	}
 	if got := stytch.BaseURL("project-live-1234"); got != stytch.LiveBaseURL {
 		t.Errorf("BaseURL(live) = %q; want %q", got, stytch.LiveBaseURL)
+	}
+}
+
+// A crash after the local switch and before Rotate leaves the rotation
+// pending at Stytch; CompletePending finishes it only for the secret in use.
+func TestCompletePending(t *testing.T) {
+	f := newFakeStytch(t)
+	c := newClient(t, f, vaulttest.New())
+	ctx := context.Background()
+	if done, err := c.CompletePending(ctx, clientID, firstSecret); done || err != nil {
+		t.Errorf("nothing pending: CompletePending = %v, %v; want false, nil", done, err)
+	}
+	next, err := c.StartRotation(ctx, clientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done, err := c.CompletePending(ctx, clientID, firstSecret); done || err != nil {
+		t.Errorf("pending for another secret: CompletePending = %v, %v; want false, nil", done, err)
+	}
+	if done, err := c.CompletePending(ctx, clientID, next); !done || err != nil {
+		t.Errorf("pending for the secret in use: CompletePending = %v, %v; want true, nil", done, err)
+	}
+	if secret, pending, _ := f.state(); secret != next || pending != "" {
+		t.Errorf("Stytch: secret ...%s, pending %q; want ...%s, none", last4(secret), pending, last4(next))
+	}
+	m, err := c.Get(ctx, clientID)
+	if err != nil || m.Rotating() || m.ClientSecretLastFour != last4(next) {
+		t.Errorf("Get = %v, %v; want no rotation pending, secret ...%s", m, err, last4(next))
 	}
 }
