@@ -23,7 +23,9 @@ import (
 // error and rotation, with the actions.
 type detailsPane struct {
 	u       *UI
-	root    *container.Scroll
+	root    *fyne.Container // head pinned above the scrolling sections
+	head    *fyne.Container
+	scroll  *container.Scroll
 	box     *fyne.Container
 	expires *widget.Label // countdown line, ticked
 	claims  *fyne.Container
@@ -35,8 +37,9 @@ type detailsPane struct {
 }
 
 func newDetailsPane(u *UI) *detailsPane {
-	d := &detailsPane{u: u, box: container.NewVBox()}
-	d.root = container.NewVScroll(container.NewPadded(d.box))
+	d := &detailsPane{u: u, box: container.NewVBox(), head: container.NewVBox()}
+	d.scroll = container.NewVScroll(container.NewPadded(d.box))
+	d.root = container.NewBorder(container.NewPadded(d.head), nil, nil, nil, d.scroll)
 	d.clear()
 	return d
 }
@@ -44,7 +47,10 @@ func newDetailsPane(u *UI) *detailsPane {
 // clear shows the hint to select a client.
 func (d *detailsPane) clear() {
 	d.name, d.claimsFor = "", ""
+	d.expires = nil
 	hint := widget.NewLabelWithStyle("Select a client to see its token, scopes and rotation.", fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
+	d.head.Objects = nil
+	d.head.Refresh()
 	d.box.Objects = []fyne.CanvasObject{layout.NewSpacer(), hint}
 	d.box.Refresh()
 }
@@ -86,10 +92,13 @@ func (d *detailsPane) show(st refresher.State) {
 	removeBtn := &widget.Button{Text: "Remove", Icon: theme.DeleteIcon(), Importance: widget.DangerImportance, OnTapped: func() { u.confirmRemove(name) }}
 	if st.Phase == refresher.PhaseRejected {
 		secretBtn.Importance = widget.WarningImportance
+		copyBtn.Importance = widget.MediumImportance
 	}
 	actions := container.NewGridWithColumns(3, copyBtn, headerBtn, refreshBtn, secretBtn, editBtn, removeBtn)
 
-	objs := []fyne.CanvasObject{head, d.expires, actions}
+	d.head.Objects = []fyne.CanvasObject{head, d.expires, actions}
+	d.head.Refresh()
+	var objs []fyne.CanvasObject
 
 	if st.Err != nil {
 		what, todo := explain(st.Err, validUntil(st, now))
@@ -102,7 +111,7 @@ func (d *detailsPane) show(st refresher.State) {
 		l2 := widget.NewLabel(todo)
 		l2.Wrapping = fyne.TextWrapWord
 		ago := ""
-		if !st.StaleSince.IsZero() {
+		if !st.StaleSince.IsZero() && st.Phase != refresher.PhaseFresh {
 			ago = "failing since " + st.StaleSince.Local().Format("15:04") + " (" + agoText(st.StaleSince, now) + ")"
 		}
 		objs = append(objs, section("Last error", ago, container.NewVBox(l1, l2)))
@@ -287,8 +296,8 @@ func section(title, subtitle string, content fyne.CanvasObject) fyne.CanvasObjec
 func grid(pairs ...string) *fyne.Container {
 	g := container.New(layout.NewFormLayout())
 	for i := 0; i+1 < len(pairs); i += 2 {
-		k := widget.NewLabel(pairs[i])
-		k.Importance = widget.LowImportance
+		k := dimText(pairs[i], theme.SizeNameText)
+		k.Truncation = fyne.TextTruncateOff
 		v := widget.NewLabel(pairs[i+1])
 		v.Wrapping = fyne.TextWrapBreak
 		v.Selectable = true

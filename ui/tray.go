@@ -57,6 +57,11 @@ func (u *UI) buildTrayMenu() (*fyne.Menu, fyne.Resource, string) {
 	}
 	slices.Sort(names)
 	sev, line := overall(all, u.clock.Now())
+	u.overall = fmt.Sprintf("%s · %s", plural(len(all), "client"), line)
+	if strings.Contains(line, "client") {
+		u.overall = line
+	}
+	u.showOverall()
 	var items []*fyne.MenuItem
 	var sig strings.Builder
 	fmt.Fprintf(&sig, "%d|%s", sev, line)

@@ -115,6 +115,8 @@ type UI struct {
 	rows       map[fyne.CanvasObject]*clientRow
 	details    *detailsPane
 	status     *widget.Label
+	statusTill time.Time         // a message shows until then; afterwards the overall status line
+	overall    string            // the overall status line (as in the tray)
 	empty      fyne.CanvasObject // shown instead of the list when there are no clients
 	tray       trayState
 }
@@ -167,6 +169,9 @@ func (u *UI) Start() {
 	}
 	u.every(u.ctx, 30*time.Second, u.sweep)
 	u.installTray()
+	if len(u.view) > 0 && u.selected == "" {
+		u.list.Select(0) // open on the first client's details, not an empty pane
+	}
 	u.showWindow()
 }
 
@@ -344,6 +349,7 @@ func (u *UI) hideWindow() {
 // tick updates the countdowns of the rows on screen and of the details.
 func (u *UI) tick() {
 	now := u.clock.Now()
+	u.showOverall()
 	for _, r := range u.rows {
 		if st, ok := u.states[r.name]; ok {
 			r.tick(st, now)
@@ -366,8 +372,24 @@ func (u *UI) sortedStates() []refresher.State {
 	return out
 }
 
-// setStatus shows a line in the window's status bar.
-func (u *UI) setStatus(s string) { u.status.SetText(s) }
+// statusHold is how long a message stays in the status bar before the
+// overall status line returns.
+const statusHold = 20 * time.Second
+
+// setStatus shows a message in the window's status bar.
+func (u *UI) setStatus(s string) {
+	u.statusTill = u.clock.Now().Add(statusHold)
+	setText(u.status, s)
+}
+
+// showOverall puts the overall status line in the status bar unless a
+// message is still showing.
+func (u *UI) showOverall() {
+	if u.clock.Now().Before(u.statusTill) {
+		return
+	}
+	setText(u.status, u.overall)
+}
 
 // tell explains something to the user: in a dialog when the window is
 // shown, else as a notification (the tray's actions run without a window).

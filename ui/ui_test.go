@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -315,5 +316,31 @@ func TestOverallStatus(t *testing.T) {
 		if icon := trayIcon(sev); icon == nil {
 			t.Errorf("%s: no tray icon", tt.name)
 		}
+	}
+}
+
+func TestCountdownTickerStopsWhileHidden(t *testing.T) {
+	r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour))
+	var tickers []context.Context
+	r.ui.every = func(ctx context.Context, d time.Duration, _ func()) {
+		if d == time.Second {
+			tickers = append(tickers, ctx)
+		}
+	}
+	r.ui.hideWindow()
+	r.ui.showWindow()
+	if len(tickers) != 1 || tickers[0].Err() != nil {
+		t.Fatalf("after showing the window: got %d tickers; want 1 running", len(tickers))
+	}
+	r.ui.showWindow() // shown twice: still one ticker
+	if len(tickers) != 1 {
+		t.Errorf("after showing twice: got %d tickers; want 1", len(tickers))
+	}
+	r.ui.hideWindow()
+	if tickers[0].Err() == nil {
+		t.Errorf("after hiding the window: ticker still running; want it stopped")
+	}
+	if r.ui.win.Content().Visible() && r.ui.visible {
+		t.Errorf("after hiding: visible flag still set")
 	}
 }

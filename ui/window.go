@@ -202,7 +202,7 @@ type clientRow struct {
 	dot       *canvas.Circle
 	title     *widget.Label
 	env       *badge
-	scopes    *widget.Label
+	scopes    *widget.RichText
 	countdown *canvas.Text
 	rotation  *badge
 	lastSev   severity
@@ -211,16 +211,16 @@ type clientRow struct {
 func (u *UI) newRow() fyne.CanvasObject {
 	r := &clientRow{
 		dot:       canvas.NewCircle(theme.Color(theme.ColorNameSuccess)),
-		title:     &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
+		title:     &widget.Label{TextStyle: fyne.TextStyle{Bold: true}},
 		env:       newBadge(),
-		scopes:    &widget.Label{SizeName: theme.SizeNameCaptionText, Truncation: fyne.TextTruncateEllipsis, Importance: widget.LowImportance},
+		scopes:    dimText("", theme.SizeNameCaptionText),
 		countdown: canvas.NewText("", theme.Color(theme.ColorNameForeground)),
 		rotation:  newBadge(),
 	}
 	r.countdown.TextStyle = fyne.TextStyle{Monospace: true, Bold: true}
 	r.countdown.Alignment = fyne.TextAlignTrailing
 	dot := container.New(layout.NewCustomPaddedLayout(0, 0, 4, 0), container.NewCenter(container.NewGridWrap(fyne.NewSize(10, 10), r.dot)))
-	line1 := container.NewBorder(nil, nil, nil, container.NewCenter(r.env), r.title)
+	line1 := container.NewHBox(r.title, container.NewCenter(r.env))
 	text := container.New(layout.NewCustomPaddedVBoxLayout(-theme.Padding()*2), line1, r.scopes)
 	cd := container.NewGridWrap(fyne.NewSize(96, 22), r.countdown)
 	right := container.NewHBox(container.NewCenter(cd), container.NewCenter(container.NewGridWrap(fyne.NewSize(150, 22), container.NewCenter(r.rotation))))
@@ -241,7 +241,7 @@ func (r *clientRow) bind(st refresher.State, now time.Time) {
 		r.env.set(string(env), envColor(env))
 		r.env.Show()
 	}
-	setText(r.scopes, scopesText(c.Scopes))
+	setDim(r.scopes, scopesText(c.Scopes))
 	rot := rotationAt(st, now)
 	r.rotation.set(rotationBadge(rot), sevColor(rotationSeverity(rot)))
 	r.lastSev = -1
@@ -346,5 +346,24 @@ func plural(n int, what string) string {
 func setText(l *widget.Label, s string) {
 	if l.Text != s {
 		l.SetText(s)
+	}
+}
+
+// dimText is secondary text: the theme's placeholder colour, truncated
+// with an ellipsis when it does not fit.
+func dimText(s string, size fyne.ThemeSizeName) *widget.RichText {
+	rt := widget.NewRichText(&widget.TextSegment{Text: s, Style: widget.RichTextStyle{
+		ColorName: theme.ColorNamePlaceHolder, SizeName: size, Inline: true,
+	}})
+	rt.Truncation = fyne.TextTruncateEllipsis
+	return rt
+}
+
+// setDim changes the text of a dimText.
+func setDim(rt *widget.RichText, s string) {
+	seg := rt.Segments[0].(*widget.TextSegment)
+	if seg.Text != s {
+		seg.Text = s
+		rt.Refresh()
 	}
 }

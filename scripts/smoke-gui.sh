@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Headless smoke of the built GUI: builds bin/tokentray and
+# bin/tokentray-gui (which `tokentray` executes for the window), then inside a
+# private D-Bus session with an unlocked gnome-keyring (the real Secret
+# Service), Xvfb, dunst (notification daemon) and gtk-sni-tray-standalone
+# (StatusNotifierItem tray host) it
+#   - starts a loopback token server with two clients (ui/testdata/tokenserver),
+#   - adds them with `tokentray add` (secrets on stdin): one good, one whose
+#     secret the server rejects,
+#   - starts `tokentray --config DIR`,
+#   - checks with dbus-monitor that the tray item registered
+#     (RegisterStatusNotifierItem) and that a notification was sent (Notify),
+#   - selects the first client and saves a screenshot to smoke-artifacts/,
+#   - sends SIGTERM and checks that the app exits cleanly within 2 s.
+# Exits non-zero with a message on the first failure. Logs, the D-Bus trace
+# and the screenshot stay in smoke-artifacts/ (git-ignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export LANG=en_US.UTF-8
+export PATH=$PATH:/usr/local/go/bin
+ART=$PWD/smoke-artifacts
+
+fail() {
+  echo "smoke-gui: FAIL: $*" >&2
+  if [[ -f $ART/app.log ]]; then
+    echo "--- last lines of $ART/app.log:" >&2
+    tail -n 20 "$ART/app.log" >&2
+  fi
+  exit 1
+}
+
+if [[ -z ${SMOKE_GUI_INNER:-} ]]; then
+  for cmd in Xvfb dbus-run-session dbus-monitor gnome-keyring-daemon dunst gtk-sni-tray-standalone import xdotool; do
+    command -v "$cmd" >/dev/null || fail "$cmd is not installed (scripts/setup-debian.sh --tests installs it)"
+  done
+  mkdir -p "$ART" bin
+  rm -f "$ART"/*
+  SECONDS=0
+  echo "smoke-gui: building bin/tokentray and bin/tokentray-gui"
+  go build -o bin/tokentray . || fail "go build of the command line failed"
+  go build -o bin/tokentray-gui ./cmd/tokentray-gui || fail "go build of the window (cmd/tokentray-gui) failed"
+  go build -o bin/smoke-tokenserver ./ui/testdata/tokenserver || fail "go build of the token server failed"
+  echo "smoke-gui: built in ${SECONDS}s"
+  export SMOKE_GUI_INNER=1
+  exec dbus-run-session -- "$0" "$@"
+fi
+
+# --- inside the private session bus ---
+start=$(date +%s%N)
+WORK=$(mktemp -d)
+pids=()
+cleanup() {
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Nothing of the smoke lands in the user's home.
+export HOME=$WORK/home XDG_CONFIG_HOME=$WORK/config XDG_DATA_HOME=$WORK/data XDG_CACHE_HOME=$WORK/cache
+export XDG_RUNTIME_DIR=$WORK/run MESA_SHADER_CACHE_DIR=$WORK/mesa
+mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME" "$XDG_RUNTIME_DIR"
+chmod 700 "$XDG_RUNTIME_DIR"
+CFG=$WORK/tokentray
+
+# wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 50 ms.
+wait_for() {
+  local limit=$1 what=$2
+  shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || fail "$what: not within ${limit}s"
+    sleep 0.05
+  done
+}
+
+eval "$(printf %s smoke-password | gnome-keyring-daemon --replace --unlock --components=secrets)" >/dev/null
+export GNOME_KEYRING_CONTROL
+
+dbus-monitor --session \
+  "type='method_call',interface='org.kde.StatusNotifierWatcher'" \
+  "type='method_call',interface='org.freedesktop.Notifications',member='Notify'" \
+  >"$ART/dbus.log" 2>&1 &
+pids+=($!)
+
+exec 3>"$WORK/display"
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp >"$ART/xvfb.log" 2>&1 &
+pids+=($!)
+exec 3>&-
+wait_for 10 "Xvfb start" test -s "$WORK/display"
+export DISPLAY=:$(head -n1 "$WORK/display")
+
+gtk-sni-tray-standalone --watcher --bottom --end -s 48 >"$ART/tray-host.log" 2>&1 &
+pids+=($!)
+dunst >"$ART/dunst.log" 2>&1 &
+pids+=($!)
+
+bin/smoke-tokenserver -url-file "$WORK/url" \
+  -client m2m-client-test-smoke:good-secret:models:read,chat:invoke,files:read \
+  -client m2m-client-live-billing:the-new-secret:models:read \
+  >"$ART/tokenserver.log" 2>&1 &
+pids+=($!)
+wait_for 10 "token server start" test -s "$WORK/url"
+URL=$(cat "$WORK/url")
+
+printf %s good-secret | bin/tokentray --config "$CFG" add smoke-test --token-url "$URL" \
+  --client-id m2m-client-test-smoke --scope models:read --scope chat:invoke --scope files:read \
+  >>"$ART/add.log" 2>&1 || fail "tokentray add smoke-test (see $ART/add.log)"
+# The second client's secret was rotated at the provider: the server rejects
+# the stored one, which the app must report (a notification).
+printf %s the-old-secret | bin/tokentray --config "$CFG" add billing-live --token-url "$URL" \
+  --client-id m2m-client-live-billing --scope models:read --no-test \
+  >>"$ART/add.log" 2>&1 || fail "tokentray add billing-live (see $ART/add.log)"
+
+launched=$(date +%s%N)
+bin/tokentray --config "$CFG" >"$ART/app.log" 2>&1 &
+APP=$!
+
+wait_for 20 "tray item registration (RegisterStatusNotifierItem on the session bus)" \
+  grep -q 'member=RegisterStatusNotifierItem' "$ART/dbus.log"
+tray_ms=$((($(date +%s%N) - launched) / 1000000))
+wait_for 20 "a notification (org.freedesktop.Notifications.Notify)" grep -q 'member=Notify' "$ART/dbus.log"
+grep -A12 'member=Notify' "$ART/dbus.log" | grep -q 'billing-live' ||
+  fail "the notification does not name the rejected client billing-live (see $ART/dbus.log)"
+kill -0 "$APP" 2>/dev/null || fail "the app exited early"
+
+wait_for 20 "the window" xdotool search --onlyvisible --name '^Tokentray$'
+window_ms=$((($(date +%s%N) - launched) / 1000000))
+WIN=$(xdotool search --onlyvisible --name '^Tokentray$' | head -n1)
+# Select the first client so the screenshot shows its details, and wait for
+# the list to show a live countdown for it.
+eval "$(xdotool getwindowgeometry --shell "$WIN")"
+xdotool mousemove --sync $((X + 150)) $((Y + 100)) click 1
+sleep 1.5 # let the window paint the selection and a countdown tick
+import -window root "$ART/smoke.png" || fail "screenshot"
+# The healthy client, the Add form (Ctrl+N) and the rotation overview, for
+# people to look at.
+xdotool mousemove --sync $((X + 150)) $((Y + 165)) click 1
+sleep 0.5
+import -window root "$ART/smoke-details.png" || fail "screenshot"
+xdotool key --window "$WIN" ctrl+n
+wait_for 10 "the Add client window" xdotool search --onlyvisible --name '^Add client$'
+sleep 0.5
+import -window root "$ART/smoke-add.png" || fail "screenshot"
+echo "smoke-gui: screenshots in $ART/"
+
+kill -TERM "$APP"
+term=$(date +%s%N)
+code=0
+for _ in $(seq 40); do
+  kill -0 "$APP" 2>/dev/null || break
+  sleep 0.05
+done
+if kill -0 "$APP" 2>/dev/null; then
+  kill -KILL "$APP"
+  fail "the app did not exit within 2 s of SIGTERM"
+fi
+wait "$APP" || code=$?
+exit_ms=$((($(date +%s%N) - term) / 1000000))
+((code == 0)) || fail "the app exited with status $code after SIGTERM"
+if grep -qiE 'panic|data race|fatal' "$ART/app.log"; then
+  fail "the app log shows a panic, race or fatal error"
+fi
+
+echo "smoke-gui: ok: tray registered ${tray_ms} ms after launch (window seen at ${window_ms} ms); notification sent; exit ${exit_ms} ms after SIGTERM; rig total $((($(date +%s%N) - start) / 1000000)) ms"
