@@ -569,3 +569,77 @@ func mustNil(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// fakeProvider issues newSecret on the token server and records calls.
+type fakeProvider struct {
+	f                          *fixture
+	startErr, completeErr      error
+	started, completed, cancel int
+}
+
+func (p *fakeProvider) StartRotation(_ context.Context, id string) (string, error) {
+	if p.startErr != nil {
+		return "", p.startErr
+	}
+	p.started++
+	p.f.ts.allow(newSecret, scopes...)
+	return newSecret, nil
+}
+
+func (p *fakeProvider) CompleteRotation(context.Context, string) error {
+	if p.completeErr != nil {
+		return p.completeErr
+	}
+	p.completed++
+	p.f.ts.revoke(oldSecret)
+	return nil
+}
+
+func (p *fakeProvider) CancelRotation(context.Context, string) error {
+	p.cancel++
+	p.f.ts.revoke(newSecret)
+	return nil
+}
+
+func TestProviderFailures(t *testing.T) {
+	errDown := errors.New("provider down")
+	t.Run("start fails", func(t *testing.T) {
+		f := newFixture(t)
+		p := &fakeProvider{f: f, startErr: errDown}
+		if err := f.rot.StageFromProvider(ctx, name, p); !errors.Is(err, errDown) {
+			t.Fatalf("StageFromProvider: %v; want %v", err, errDown)
+		}
+		if st := f.status(); st.InProgress {
+			t.Errorf("InProgress after a failed start; want false")
+		}
+		f.mustWork(oldSecret)
+	})
+	t.Run("complete fails after the switch", func(t *testing.T) {
+		f := newFixture(t)
+		p := &fakeProvider{f: f, completeErr: errDown}
+		mustNil(t, f.rot.StageFromProvider(ctx, name, p))
+		res, err := f.rot.Finish(ctx, name, rotation.SwitchOptions{Provider: p})
+		if err != nil {
+			t.Fatalf("Finish: %v; want the switch to hold", err)
+		}
+		if len(res.Warnings) != 1 || !errors.Is(res.Warnings[0], errDown) {
+			t.Errorf("warnings %v; want one wrapping %v", res.Warnings, errDown)
+		}
+		f.mustWork(newSecret)
+	})
+	t.Run("complete and cancel are called", func(t *testing.T) {
+		f := newFixture(t)
+		p := &fakeProvider{f: f}
+		mustNil(t, f.rot.StageFromProvider(ctx, name, p))
+		mustNil(t, f.rot.Cancel(ctx, name, p))
+		f.mustWork(oldSecret)
+		mustNil(t, f.rot.StageFromProvider(ctx, name, p))
+		if _, err := f.rot.Finish(ctx, name, rotation.SwitchOptions{Provider: p}); err != nil {
+			t.Fatal(err)
+		}
+		if p.started != 2 || p.cancel != 1 || p.completed != 1 {
+			t.Errorf("provider calls: start %d, cancel %d, complete %d; want 2, 1, 1", p.started, p.cancel, p.completed)
+		}
+		f.mustWork(newSecret) // the provider revoked the old secret
+	})
+}
