@@ -61,7 +61,7 @@ type tsClient struct {
 	status  int      // when non-zero, answer every request with this HTTP status
 }
 
-func newTokenServer(t *testing.T) *tokenServer {
+func newTokenServer(t testing.TB) *tokenServer {
 	t.Helper()
 	ts := &tokenServer{clients: map[string]tsClient{}}
 	ts.Server = httptest.NewServer(http.HandlerFunc(ts.serve))
@@ -168,7 +168,7 @@ func fakeJWT(sub string, scopes []string, exp time.Time) string {
 // in stdout or stderr, and no whole token in stderr (nor in stdout, except
 // for the commands that print one).
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	kr      *vaulttest.Keyring
 	ts      *tokenServer
@@ -177,7 +177,7 @@ type harness struct {
 	secrets []string          // every secret the test used
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{
 		t:       t,
