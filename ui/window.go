@@ -104,6 +104,7 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 		fyne.NewMenuItem("Refresh now", func() { u.withSelected(u.refreshNow) }),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Set new secret…", func() { u.withSelected(u.showSetSecret) }),
+		fyne.NewMenuItem("Rotate secret…", func() { u.withSelected(u.showRotate) }),
 		fyne.NewMenuItem("Edit…", func() { u.withSelected(u.editClient) }),
 		fyne.NewMenuItem("Remove…", func() { u.withSelected(u.confirmRemove) }),
 	)
