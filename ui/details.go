@@ -143,9 +143,8 @@ func (d *detailsPane) show(st refresher.State) {
 	if !c.RotationStartedAt.IsZero() {
 		rotText = append(rotText, "In progress", "a new secret is staged since "+c.RotationStartedAt.Local().Format("2 Jan 15:04"))
 	}
-	note := widget.NewLabel("Rotate: create a new secret in the provider's dashboard, then Set new secret. Tokens issued with the old secret stay valid until they expire.")
-	note.Wrapping = fyne.TextWrapWord
-	note.Importance = widget.LowImportance
+	note := dimText("Rotate: create a new secret in the provider's dashboard, then Set new secret. Tokens issued with the old secret stay valid until they expire.", theme.SizeNameText)
+	note.Truncation, note.Wrapping = fyne.TextTruncateOff, fyne.TextWrapWord
 	objs = append(objs, section("Rotation", "every 90 days", container.NewVBox(grid(rotText...), note)))
 
 	d.box.Objects = objs
@@ -208,9 +207,8 @@ func (d *detailsPane) loadClaims(st refresher.State) {
 			d.claims.Add(grid(rows...))
 		}
 		if note != "" {
-			l := widget.NewLabel(note)
-			l.Importance = widget.LowImportance
-			l.Wrapping = fyne.TextWrapWord
+			l := dimText(note, theme.SizeNameText)
+			l.Truncation, l.Wrapping = fyne.TextTruncateOff, fyne.TextWrapWord
 			d.claims.Add(l)
 		}
 		d.claims.Refresh()
@@ -285,8 +283,8 @@ func section(title, subtitle string, content fyne.CanvasObject) fyne.CanvasObjec
 	t.SizeName = theme.SizeNameSubHeadingText
 	head := container.NewHBox(t)
 	if subtitle != "" {
-		s := widget.NewLabel(subtitle)
-		s.Importance = widget.LowImportance
+		s := dimText(subtitle, theme.SizeNameText)
+		s.Truncation = fyne.TextTruncateOff
 		head.Add(s)
 	}
 	return container.NewVBox(widget.NewSeparator(), head, content)
@@ -343,9 +341,10 @@ func scopeList(st refresher.State) fyne.CanvasObject {
 	row := func(icon fyne.Resource, name, desc string, imp widget.Importance) {
 		n := widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 		n.Importance = imp
-		dl := widget.NewLabel(desc)
-		dl.Importance = widget.LowImportance
-		dl.Truncation = fyne.TextTruncateEllipsis
+		dl := dimText(desc, theme.SizeNameText)
+		if imp == widget.DangerImportance {
+			dl.Segments[0].(*widget.TextSegment).Style.ColorName = theme.ColorNameError
+		}
 		box.Add(container.NewBorder(nil, nil, container.NewHBox(widget.NewIcon(icon), n), nil, dl))
 	}
 	for _, s := range st.Client.Scopes {

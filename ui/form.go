@@ -91,11 +91,9 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 	scopeBox := container.NewVBox()
 	for _, s := range catalog.Scopes {
 		chk := widget.NewCheck(s.Name, func(bool) { f.validate() })
-		desc := widget.NewLabel(s.Description)
-		desc.Importance = widget.LowImportance
-		desc.Truncation = fyne.TextTruncateEllipsis
+		desc := dimText(s.Description, theme.SizeNameText)
 		if s.Broad || s.Billable {
-			desc.Importance = widget.WarningImportance
+			desc.Segments[0].(*widget.TextSegment).Style.ColorName = theme.ColorNameWarning
 		}
 		f.checks[s.Name] = chk
 		scopeBox.Add(container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(210, chk.MinSize().Height), chk), nil, desc))
@@ -127,9 +125,7 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 		secretHint = "Leave empty to keep the stored secret. A new one goes to the OS keyring and is never shown again."
 		f.touched = map[string]bool{}
 	}
-	hint := widget.NewLabel(secretHint)
-	hint.Importance = widget.LowImportance
-	hint.SizeName = theme.SizeNameCaptionText
+	hint := dimText(secretHint, theme.SizeNameCaptionText)
 
 	f.testBtn = &widget.Button{Text: "Test", Icon: theme.MediaPlayIcon(), OnTapped: f.onTest}
 	f.saveBtn = &widget.Button{Text: "Save", Icon: theme.DocumentSaveIcon(), Importance: widget.HighImportance, OnTapped: f.onSave}

@@ -362,6 +362,12 @@ func allText(o fyne.CanvasObject) string {
 			b.WriteString(x.Text + "\n")
 		case *canvas.Text:
 			b.WriteString(x.Text + "\n")
+		case *widget.RichText:
+			for _, seg := range x.Segments {
+				if ts, ok := seg.(*widget.TextSegment); ok {
+					b.WriteString(ts.Text + "\n")
+				}
+			}
 		}
 	})
 	return b.String()

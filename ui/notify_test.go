@@ -209,7 +209,8 @@ func TestWithRealRefresher(t *testing.T) {
 	}
 	ui.selectClient("alpha")
 	text := allText(ui.details.root)
-	for _, w := range []string{"chat:read", "NOT GRANTED", "List and view models", ts.URL + "/token"} {
+	for _, w := range []string{"chat:read", "NOT GRANTED", "List and view models", ts.URL + "/token",
+		"JWT claims (decoded, not verified)", "m2m-client-test-alpha", "Token expires in 59:"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("details of alpha: want %q in\n%s", w, text)
 		}
