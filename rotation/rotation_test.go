@@ -3,6 +3,8 @@ package rotation_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -189,6 +191,29 @@ func TestFailures(t *testing.T) {
 				return err
 			},
 			wantErr:    errInjected,
+			wantStaged: true,
+		},
+		{
+			name: "index write fails at stage (keyring written)",
+			run: func(f *fixture) error {
+				defer f.blockIndexWrites()()
+				return f.rot.Stage(name, newSecret)
+			},
+		},
+		{
+			name: "index write fails at switch (secret overwritten, then restored)",
+			run: func(f *fixture) error {
+				if err := f.rot.Stage(name, newSecret); err != nil {
+					return err
+				}
+				p, err := f.rot.Prove(ctx, name)
+				if err != nil {
+					return err
+				}
+				defer f.blockIndexWrites()()
+				_, err = f.rot.Switch(ctx, p, rotation.SwitchOptions{})
+				return err
+			},
 			wantStaged: true,
 		},
 		{
@@ -560,6 +585,23 @@ func TestSetSecretDate(t *testing.T) {
 	}
 	if err := rotation.SetSecretDate(f.st, "nope", now); !errors.Is(err, vault.ErrNoClient) {
 		t.Errorf("unknown client: %v; want ErrNoClient", err)
+	}
+}
+
+// blockIndexWrites makes every index write fail (after the keyring calls
+// that precede it): the store backs up the old index first, and a directory
+// in the backup's place cannot be replaced. It returns the undo.
+func (f *fixture) blockIndexWrites() func() {
+	f.t.Helper()
+	block := filepath.Join(f.dir, vault.BackupFile)
+	_ = os.Remove(block)
+	if err := os.MkdirAll(filepath.Join(block, "blocked"), 0o700); err != nil {
+		f.t.Fatal(err)
+	}
+	return func() {
+		if err := os.RemoveAll(block); err != nil {
+			f.t.Fatal(err)
+		}
 	}
 }
 
