@@ -26,11 +26,11 @@ type clientFlags struct {
 func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tokenURL, "token-url", "", "the token endpoint `URL` (https; http only on loopback)")
 	fs.StringVar(&f.clientID, "client-id", "", "the client `ID`")
-	fs.Var(&f.scopes, "scope", "a scope to request (repeatable; space or comma separated)")
-	fs.StringVar(&f.auth, "auth", "auto", "how to send the credentials: header (HTTP Basic), body, or auto")
-	fs.StringVar(&f.audience, "audience", "", "an audience parameter for the token request")
-	fs.StringVar(&f.environment, "environment", "", "test or live (default: inferred from the client id)")
-	fs.StringVar(&f.notes, "notes", "", "a free-text note")
+	fs.Var(&f.scopes, "scope", "a scope `S` to request (repeatable; space or comma separated)")
+	fs.StringVar(&f.auth, "auth", "auto", "how to send the credentials: `header` (HTTP Basic), body, or auto")
+	fs.StringVar(&f.audience, "audience", "", "an audience parameter `A` for the token request")
+	fs.StringVar(&f.environment, "environment", "", "`test` or live (default: inferred from the client id)")
+	fs.StringVar(&f.notes, "notes", "", "a free-text `note`")
 }
 
 // apply sets on c the fields whose flags were given (all of them for add).

@@ -17,7 +17,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -203,11 +202,7 @@ func (a *app) newFlagSet(name string) *flag.FlagSet {
 		a.configDir = s
 		return nil
 	})
-	fs.BoolFunc("quiet", "print no informational messages on stderr", func(s string) error {
-		q, err := strconv.ParseBool(s)
-		a.quiet = q
-		return err
-	})
+	fs.BoolVar(&a.quiet, "quiet", false, "print no informational messages on stderr")
 	return fs
 }
 
@@ -318,6 +313,10 @@ func (a *app) printError(err error) {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
+		if ue.cmd == "tokentray" {
+			fmt.Fprintf(a.stderr, "tokentray: %s\n", ue.msg)
+			return
+		}
 		fmt.Fprintf(a.stderr, "tokentray %s: %s\n", ue.cmd, ue.msg)
 		if cmd, ok := a.cmds[ue.cmd]; ok && cmd.ShortUsage != "" {
 			fmt.Fprintf(a.stderr, "usage: %s\n", cmd.ShortUsage)
@@ -328,6 +327,9 @@ func (a *app) printError(err error) {
 		return
 	}
 	msg := err.Error()
+	if re, ok := err.(*refresher.Error); ok {
+		msg = re.Message() // without the package prefix: the sentence for a person
+	}
 	if (errors.Is(err, vault.ErrKeyringUnavailable) || errors.Is(err, vault.ErrKeyringLocked)) && !strings.Contains(msg, "doctor") {
 		msg += " (tokentray doctor checks the keyring and says how to fix it)"
 	}

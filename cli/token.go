@@ -21,7 +21,7 @@ type tokenFlags struct {
 }
 
 func (t *tokenFlags) register(fs *flag.FlagSet) {
-	fs.Var(&t.scopes, "scope", "ask for a subset of the client's scopes (repeatable)")
+	fs.Var(&t.scopes, "scope", "ask for a subset `S` of the client's scopes (repeatable)")
 	fs.DurationVar(&t.minTTL, "min-ttl", 0, "fetch a new token unless the cached one is valid at least this `long` (e.g. 10m)")
 }
 
