@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -752,4 +753,68 @@ func TestDefaultClients(t *testing.T) {
 			t.Errorf("%s: %v", c.Name, err)
 		}
 	}
+}
+
+func TestFixedAddr(t *testing.T) {
+	first := start(t, Options{})
+	u, err := url.Parse(first.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, Options{Addr: u.Host})
+	if s.URL() != first.URL() {
+		t.Errorf("URL = %s; want %s", s.URL(), first.URL())
+	}
+	if _, err := fetch(t, s, chatBot, oauth2.AuthStyleInHeader); err != nil {
+		t.Errorf("Token on a fixed address: %v", err)
+	}
+	busy, err := New(Options{Addr: u.Host, Key: testKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := busy.Start(t.Context()); err == nil {
+		busy.Close()
+		t.Error("Start on a busy port: no error")
+	}
+}
+
+func TestLogHasNoSecrets(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	s := start(t, Options{Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, nil))})
+	wrong := chatBot
+	wrong.Secret = "wrong-secret-value"
+	tok, err := fetch(t, s, chatBot, oauth2.AuthStyleInParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = fetch(t, s, wrong, oauth2.AuthStyleInHeader)
+	mu.Lock()
+	log := buf.String()
+	mu.Unlock()
+	for _, want := range []string{"client_id=" + chatBot.ID, "status=200", "status=401", "error=invalid_client"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	for _, secret := range []string{chatBot.Secret, wrong.Secret, tok.AccessToken} {
+		if strings.Contains(log, secret) {
+			t.Errorf("log holds a secret or token:\n%s", log)
+		}
+	}
+}
+
+// lockedWriter serialises writes of concurrent handlers.
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
