@@ -360,6 +360,31 @@ func (s *Server) PublicKey() *rsa.PublicKey { return &s.key.PublicKey }
 func (s *Server) Down() error {
 	s.life.Lock()
 	defer s.life.Unlock()
+	return s.downLocked()
+}
+
+// Up reopens the listener on the same address after Down. Up when the
+// server is up does nothing. It fails if another program took the port in
+// the meantime.
+func (s *Server) Up() error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	return s.upLocked()
+}
+
+// ToggleDown calls Up when the server is down and Down when it is up, in
+// one step.
+func (s *Server) ToggleDown() error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.down {
+		return s.upLocked()
+	}
+	return s.downLocked()
+}
+
+// downLocked is Down; s.life must be held.
+func (s *Server) downLocked() error {
 	switch {
 	case s.closed:
 		return ErrClosed
@@ -376,12 +401,8 @@ func (s *Server) Down() error {
 	return nil
 }
 
-// Up reopens the listener on the same address after Down. Up when the
-// server is up does nothing. It fails if another program took the port in
-// the meantime.
-func (s *Server) Up() error {
-	s.life.Lock()
-	defer s.life.Unlock()
+// upLocked is Up; s.life must be held.
+func (s *Server) upLocked() error {
 	switch {
 	case s.closed:
 		return ErrClosed

@@ -28,6 +28,15 @@ func (t Trouble) clone() Trouble {
 	return t
 }
 
+// toggleScope drops scope if it is not dropped, else restores it.
+func (t *Trouble) toggleScope(scope string) {
+	if i := slices.Index(t.DropScopes, scope); i >= 0 {
+		t.DropScopes = slices.Delete(t.DropScopes, i, i+1)
+		return
+	}
+	t.DropScopes = append(t.DropScopes, scope)
+}
+
 // isZero reports whether t is no trouble at all.
 func (t Trouble) isZero() bool {
 	return !t.RejectSecret && len(t.DropScopes) == 0 && t.RateLimit <= 0
