@@ -20,10 +20,8 @@ func demoStore(t *testing.T, s *Server) *vault.Store {
 	if err != nil {
 		t.Fatalf("vault.Open: %v", err)
 	}
-	for _, c := range s.Clients() {
-		if err := st.Add(c.VaultClient(s.TokenURL()), c.Secret); err != nil {
-			t.Fatalf("Add %s: %v", c.Name, err)
-		}
+	if err := s.Seed(st); err != nil {
+		t.Fatalf("Seed: %v", err)
 	}
 	return st
 }
@@ -166,5 +164,62 @@ func TestRefresherAfterUp(t *testing.T) {
 	fresh, err := r.Token(ctx, "chat-bot", refresher.TokenOptions{Force: true})
 	if err != nil || fresh.RefreshErr != nil || fresh.Source != refresher.FromFetch {
 		t.Errorf("Token after Up: source %s, RefreshErr %v, err %v; want a fetched token", fresh.Source, fresh.RefreshErr, err)
+	}
+}
+
+// TestSeedAgain is a second `tokentray demo` run: a new server (new port,
+// secrets and key) re-seeds the same store, and the clients work at once.
+func TestSeedAgain(t *testing.T) {
+	first := start(t, Options{Clients: DefaultClients()})
+	st := demoStore(t, first)
+	if err := st.Add(vault.Client{Name: "mine", ClientID: "m2m-client-live-x", TokenURL: "https://auth.example.com/token"}, "s"); err != nil {
+		t.Fatal(err)
+	}
+	r1 := newRefresher(t, st)
+	if _, err := r1.Token(t.Context(), "chat-bot", refresher.TokenOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Token("chat-bot", nil); err != nil {
+		t.Fatalf("no cached token after the first run: %v", err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	second := start(t, Options{Clients: DefaultClients()})
+	if err := second.Seed(st); err != nil {
+		t.Fatalf("second Seed: %v", err)
+	}
+	if _, err := st.Token("chat-bot", nil); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("cached token of the first run: %v; want ErrNotFound", err)
+	}
+	if _, err := st.Get("mine"); err != nil {
+		t.Errorf("a client of the user's was touched: %v", err)
+	}
+	for _, c := range second.Clients() {
+		got, err := st.Get(c.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.TokenURL != second.TokenURL() || !got.SecretSetAt.Equal(c.SecretSetAt) {
+			t.Errorf("%s: token URL %s, secret set %v; want %s, %v", c.Name, got.TokenURL, got.SecretSetAt, second.TokenURL(), c.SecretSetAt)
+		}
+		if secret, err := st.Secret(c.Name); err != nil || secret != c.Secret {
+			t.Errorf("%s: stored secret is not the new server's (err %v)", c.Name, err)
+		}
+	}
+	r2 := newRefresher(t, st)
+	for _, c := range second.Clients() {
+		if res, err := r2.Token(t.Context(), c.Name, refresher.TokenOptions{}); err != nil || res.Source != refresher.FromFetch {
+			t.Errorf("%s after re-seeding: source %s, err %v; want a fetched token", c.Name, res.Source, err)
+		}
+	}
+
+	idle, err := New(Options{Key: testKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := idle.Seed(st); err == nil {
+		t.Error("Seed before Start: no error")
 	}
 }
