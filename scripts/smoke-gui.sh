@@ -33,6 +33,10 @@ if [[ -z ${SMOKE_GUI_INNER:-} ]]; then
   for cmd in Xvfb dbus-run-session dbus-monitor gnome-keyring-daemon dunst gtk-sni-tray-standalone import xdotool; do
     command -v "$cmd" >/dev/null || fail "$cmd is not installed (scripts/setup-debian.sh --tests installs it)"
   done
+  # ui must never link the GL driver: its tests build fast and need no display.
+  if go list -deps ./ui | grep -q 'fyne.io/fyne/v2/app$'; then
+    fail "package ui imports fyne.io/fyne/v2/app (it must receive the fyne.App instead)"
+  fi
   mkdir -p "$ART" bin
   rm -f "$ART"/*
   SECONDS=0

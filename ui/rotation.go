@@ -143,6 +143,10 @@ func (u *UI) showRotation() {
 				l.Importance = widget.DangerImportance
 			case sevWarn:
 				l.Importance = widget.WarningImportance
+			case sevOK:
+				if id.Col == len(cols)-1 {
+					l.Importance = widget.SuccessImportance
+				}
 			}
 			l.TextStyle.Bold = id.Col == 0
 			l.Refresh()
@@ -194,8 +198,8 @@ func (u *UI) showRotation() {
 	}
 	csvBtn := &widget.Button{Text: "Export CSV", Icon: theme.DownloadIcon(), OnTapped: export("csv", func(wr io.Writer) error { return writeRotationCSV(wr, rows) })}
 	jsonBtn := &widget.Button{Text: "Export JSON", Icon: theme.DownloadIcon(), OnTapped: export("json", func(wr io.Writer) error { return writeRotationJSON(wr, rows, now) })}
-	note := widget.NewLabel("Exports hold no secrets and no tokens.")
-	note.Importance = widget.LowImportance
+	note := dimText("Exports hold no secrets and no tokens.", theme.SizeNameText)
+	note.Truncation = fyne.TextTruncateOff
 	bottom := container.NewHBox(note, layout.NewSpacer(), csvBtn, jsonBtn)
 	w.SetContent(container.NewBorder(summary, container.NewPadded(bottom), nil, nil, table))
 	w.Resize(fyne.NewSize(900, 520))

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -104,13 +105,15 @@ func (u *UI) showSettings() {
 		e.SetText(strconv.Itoa(value))
 		msg := widget.NewLabel("")
 		msg.Importance = widget.DangerImportance
+		msg.Hide()
 		e.OnChanged = func(v string) {
-			n, err := strconv.Atoi(v)
+			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil || n < min || n > max {
 				msg.SetText(fmt.Sprintf("use a whole number from %d to %d", min, max))
+				msg.Show()
 				return
 			}
-			msg.SetText("")
+			msg.Hide()
 			p.SetInt(key, n)
 		}
 		return e, msg

@@ -344,3 +344,31 @@ func TestCountdownTickerStopsWhileHidden(t *testing.T) {
 		t.Errorf("after hiding: visible flag still set")
 	}
 }
+
+func TestCopyNotificationCanBeTurnedOff(t *testing.T) {
+	r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour))
+	r.app.Preferences().SetBool(prefNotifyCopy, false)
+	r.src.tokens["alpha"] = refresher.Result{Token: vault.Token{AccessToken: "tok", Expiry: t0.Add(time.Hour)}}
+	r.ui.copyToken("alpha", false)
+	if got := r.app.Clipboard().Content(); got != "tok" {
+		t.Fatalf("clipboard: got %q; want the token", got)
+	}
+	if len(r.sent) != 0 {
+		t.Errorf("notifications with copy notifications off: got %v; want none", titles(r.sent))
+	}
+}
+
+func TestApplyPreferences(t *testing.T) {
+	r := newRig(t)
+	var o refresher.Options
+	ApplyPreferences(r.app.Preferences(), &o)
+	if o.MarginMin != 5*time.Minute || o.SweepInterval != 30*time.Second {
+		t.Errorf("defaults: got margin %v sweep %v; want 5m0s 30s", o.MarginMin, o.SweepInterval)
+	}
+	r.app.Preferences().SetInt(prefMarginMinutes, 10)
+	r.app.Preferences().SetInt(prefSweepSeconds, 60)
+	ApplyPreferences(r.app.Preferences(), &o)
+	if o.MarginMin != 10*time.Minute || o.SweepInterval != time.Minute {
+		t.Errorf("set: got margin %v sweep %v; want 10m0s 1m0s", o.MarginMin, o.SweepInterval)
+	}
+}
