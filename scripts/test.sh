@@ -30,6 +30,11 @@ step "go test -race (real Secret Service, real Hydra)"
 # A private session bus with an unlocked gnome-keyring: the keyring tests must
 # run, not skip (TOKENTRAY_REQUIRE_*), and nothing touches the user's keyring.
 export TOKENTRAY_REQUIRE_KEYRING=1 TOKENTRAY_REQUIRE_HYDRA=1
+# gnome-keyring keeps its collection under $XDG_DATA_HOME/keyrings: a
+# throw-away one, so the tests leave the user's keyrings alone.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export XDG_DATA_HOME=$scratch/data
 export TOKENTRAY_HYDRA_BIN=$PWD/bin/hydra
 dbus-run-session -- bash -c '
   set -euo pipefail
