@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -28,6 +29,26 @@ type notifier struct {
 }
 
 func newNotifier() *notifier { return &notifier{sent: map[string]string{}} }
+
+// prefNotified keeps what was notified across restarts, so a rotation
+// reminder or an overdue notice is not repeated each time the app starts.
+const prefNotified = "notify.sent"
+
+// load restores what was notified from the preferences.
+func (n *notifier) load(p fyne.Preferences) {
+	var m map[string]string
+	if err := json.Unmarshal([]byte(p.String(prefNotified)), &m); err == nil && m != nil {
+		n.sent = m
+	}
+}
+
+// save stores what was notified in the preferences.
+func (n *notifier) save(p fyne.Preferences) {
+	b, err := json.Marshal(n.sent)
+	if err == nil {
+		p.SetString(prefNotified, string(b))
+	}
+}
 
 // rotationAt is the rotation status of st's client at now (the state's own
 // status is only as fresh as the refresher's last rotation check).

@@ -152,6 +152,7 @@ func New(a fyne.App, opts Options) *UI {
 	}
 	u.ctx, u.cancel = context.WithCancel(context.Background())
 	u.clip = &clipGuard{clip: a.Clipboard(), clock: u.clock, do: fyne.Do}
+	u.notes.load(a.Preferences())
 	u.build()
 	return u
 }
@@ -294,10 +295,16 @@ func (u *UI) apply(batch []refresher.State) {
 func (u *UI) checkNotifications(states []refresher.State) {
 	now := u.clock.Now()
 	p := u.prefs.notify()
+	before := len(u.notes.sent)
+	changed := false
 	for _, st := range states {
 		for _, n := range u.notes.check(st, now, p) {
 			u.send(n)
+			changed = true
 		}
+	}
+	if changed || len(u.notes.sent) != before {
+		u.notes.save(u.app.Preferences())
 	}
 }
 

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/vault"
 )
@@ -370,5 +373,88 @@ func TestApplyPreferences(t *testing.T) {
 	ApplyPreferences(r.app.Preferences(), &o)
 	if o.MarginMin != 10*time.Minute || o.SweepInterval != time.Minute {
 		t.Errorf("set: got margin %v sweep %v; want 10m0s 1m0s", o.MarginMin, o.SweepInterval)
+	}
+}
+
+func TestNotificationsNotRepeatedAfterRestart(t *testing.T) {
+	st := state("alpha", refresher.PhaseFresh, time.Hour)
+	st.Client.SecretSetAt = t0.Add(-80 * 24 * time.Hour)
+	r := newRig(t, st)
+	if len(r.sent) != 1 {
+		t.Fatalf("first start: got %v; want one due-soon notification", titles(r.sent))
+	}
+	// A second UI on the same app (same preferences), as after a restart.
+	again := New(r.app, Options{Store: r.store, Source: r.src, Clock: r.clock})
+	var sent []string
+	again.send = func(n *fyne.Notification) { sent = append(sent, n.Title) }
+	again.every = func(context.Context, time.Duration, func()) {}
+	again.Start()
+	defer again.Stop()
+	if len(sent) != 0 {
+		t.Errorf("after a restart: got %v; want no repeat", sent)
+	}
+}
+
+type demo struct{ ran []string }
+
+func (d *demo) Actions() []DemoAction {
+	return []DemoAction{
+		{Label: "Reject secrets", Do: func() error { d.ran = append(d.ran, "reject"); return nil }},
+		{Label: "Fail with 500", Do: func() error { return errors.New("demo server gone") }},
+	}
+}
+
+func TestDemoMenu(t *testing.T) {
+	a := test.NewTempApp(t)
+	d := &demo{}
+	u := New(a, Options{Title: "Tokentray demo", Demo: d, Clock: &fakeClock{now: t0}})
+	u.async = func(f func()) { f() }
+	menu := u.win.MainMenu()
+	last := menu.Items[len(menu.Items)-1]
+	if last.Label != "Demo" || len(last.Items) != 2 {
+		t.Fatalf("main menu: got last menu %q with %d items; want Demo with 2", last.Label, len(last.Items))
+	}
+	last.Items[0].Action()
+	if len(d.ran) != 1 {
+		t.Errorf("demo action ran %d times; want 1", len(d.ran))
+	}
+	last.Items[1].Action()
+	if got := u.status.Text; !strings.Contains(got, "demo server gone") {
+		t.Errorf("status after a failing demo action: got %q; want the error", got)
+	}
+	noDemo := New(a, Options{})
+	for _, m := range noDemo.win.MainMenu().Items {
+		if m.Label == "Demo" {
+			t.Errorf("without Options.Demo: got a Demo menu; want none")
+		}
+	}
+}
+
+func TestExplainErrors(t *testing.T) {
+	retry := time.Date(2026, 3, 2, 14, 5, 0, 0, time.Local)
+	valid := time.Date(2026, 3, 2, 15, 0, 0, 0, time.Local)
+	tests := []struct {
+		name     string
+		err      *refresher.Error
+		lastGood time.Time
+		wantWhat string
+		wantTodo string
+	}{
+		{"401", &refresher.Error{Class: refresher.ClassRejected, Host: "auth.example.com", Status: 401, Code: "invalid_client"}, time.Time{},
+			"auth.example.com rejected the client credentials (HTTP 401 invalid_client).", "Set a new secret"},
+		{"403 scope", &refresher.Error{Class: refresher.ClassScope, Host: "api.example.com", Status: 403, Scopes: []string{"chat:invoke"}}, time.Time{},
+			"api.example.com refused chat:invoke (HTTP 403).", "Remove chat:invoke with Edit, or ask the platform admin"},
+		{"429", &refresher.Error{Class: refresher.ClassRateLimited, Host: "auth.example.com", Status: 429, RetryAt: retry}, valid,
+			"auth.example.com is rate limiting token requests (HTTP 429).", "Tokentray retries at 14:05. The last good token stays valid until 15:00."},
+		{"network", &refresher.Error{Class: refresher.ClassTransient, Host: "auth.example.com", Err: errors.New("connection refused")}, valid,
+			"Cannot get a token from auth.example.com: connection refused.", "retries with backoff later; check the network or the server. The last good token stays valid until 15:00."},
+		{"keyring", &refresher.Error{Class: refresher.ClassKeyring}, time.Time{},
+			"The OS keyring is locked or unavailable.", "Unlock the keyring"},
+	}
+	for _, tt := range tests {
+		what, todo := explain(tt.err, tt.lastGood)
+		if what != tt.wantWhat || !strings.Contains(todo, tt.wantTodo) {
+			t.Errorf("%s: got %q / %q; want %q / containing %q", tt.name, what, todo, tt.wantWhat, tt.wantTodo)
+		}
 	}
 }
