@@ -14,6 +14,14 @@
 // connections are refused, and reopens on the same port). A person watching
 // the demo sees how Tokentray explains each one and recovers.
 //
+// Typical use, as `tokentray demo` does it:
+//
+//	s, err := demoserver.New(demoserver.Options{TokenTTL: ttl}) // DefaultClients()
+//	err = s.Start(ctx)              // 127.0.0.1, a free port
+//	err = s.Seed(demoStore)         // clients, secrets, SecretSetAt into the demo's store
+//	menu := s.Actions()             // toggles for the demo's trouble menu
+//	defer s.Close()
+//
 // The server is for demonstrations and tests only: it speaks plain HTTP on
 // 127.0.0.1, keeps everything in memory and forgets it all on Close.
 package demoserver
