@@ -33,7 +33,12 @@ type Refresher struct {
 	hc    *http.Client // for token requests
 	log   *slog.Logger
 
-	sf singleflight.Group // one fetch per client and scope set in this process
+	sf      singleflight.Group // one fetch per client and scope set in this process
+	flights flightCount        // fetches running, for Stop to wait on
+
+	sweepMu  sync.Mutex // serialises sweeps; guards lastMono and lastWall
+	lastMono time.Time  // time.Now() at the last sweep (monotonic reading)
+	lastWall time.Time  // wall clock at the last sweep
 
 	mu      sync.Mutex // guards the fields below
 	clients map[string]*entry
@@ -261,10 +266,13 @@ func (r *Refresher) Token(ctx context.Context, name string, opts TokenOptions) (
 			return res, err
 		}
 	}
+	known := s.tok.AccessToken
 	r.mu.Unlock()
 
 	if !opts.Force && r.store != nil {
-		if t, err := r.store.Token(name, set); err == nil && r.fresh(t, now, opts.MinTTL) {
+		// The token in memory, when the keyring holds the same one, wins: its
+		// expiry may have been corrected after a clock jump.
+		if t, err := r.store.Token(name, set); err == nil && t.AccessToken != known && r.fresh(t, now, opts.MinTTL) {
 			r.mu.Lock()
 			r.adoptLocked(name, key, set, t, requested)
 			res := resultOf(s, FromKeyring, requested)
@@ -274,7 +282,7 @@ func (r *Refresher) Token(ctx context.Context, name string, opts TokenOptions) (
 			r.log.Debug("cached token unreadable", "client", name, "err", err)
 		}
 	}
-	return r.fetch(ctx, name, key, set, requested, opts)
+	return r.fetch(ctx, name, key, set, requested, opts, false)
 }
 
 // staleLocked returns the last good token with RefreshErr set, or the last
@@ -341,11 +349,15 @@ type flight struct {
 
 // fetch gets a token through the per-process singleflight and the
 // per-client file lock. The request runs on the refresher's long-lived
-// context; ctx only bounds how long this caller waits.
-func (r *Refresher) fetch(ctx context.Context, name, key string, set, requested []string, opts TokenOptions) (Result, error) {
+// context; ctx only bounds how long this caller waits. replace (the
+// scheduler's refresh ahead of the margin) accepts a token cached by
+// another process only if it differs from the one in memory.
+func (r *Refresher) fetch(ctx context.Context, name, key string, set, requested []string, opts TokenOptions, replace bool) (Result, error) {
 	started := r.now()
 	ch := r.sf.DoChan(name+"\x00"+key, func() (any, error) {
-		return r.doFetch(name, key, set, requested, opts, started), nil
+		r.flights.add()
+		defer r.flights.done()
+		return r.doFetch(name, key, set, requested, opts, started, replace), nil
 	})
 	var f flight
 	select {
@@ -381,7 +393,7 @@ func (r *Refresher) fetch(ctx context.Context, name, key string, set, requested 
 // doFetch runs one fetch for a client and scope set: under the client's
 // file lock it re-reads the keyring cache (another process may just have
 // refreshed), then asks the token endpoint and caches the answer.
-func (r *Refresher) doFetch(name, key string, set, requested []string, opts TokenOptions, started time.Time) flight {
+func (r *Refresher) doFetch(name, key string, set, requested []string, opts TokenOptions, started time.Time, replace bool) flight {
 	ctx := r.fetchContext()
 	r.mu.Lock()
 	e, ok := r.clients[name]
@@ -399,7 +411,7 @@ func (r *Refresher) doFetch(name, key string, set, requested []string, opts Toke
 	}
 	r.mu.Unlock()
 
-	f := r.lockedFetch(ctx, c, host, key, set, requested, opts, started, known)
+	f := r.lockedFetch(ctx, c, host, key, set, requested, opts, started, known, replace)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -430,7 +442,7 @@ func (r *Refresher) doFetch(name, key string, set, requested []string, opts Toke
 }
 
 // lockedFetch is the part of doFetch under the client's file lock.
-func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key string, set, requested []string, opts TokenOptions, started time.Time, known string) flight {
+func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key string, set, requested []string, opts TokenOptions, started time.Time, known string, replace bool) flight {
 	name := c.Name
 	if r.store == nil {
 		return flight{err: &Error{Class: ClassConfig, Client: name, Host: host, Err: errors.New("no store"), cause: "the refresher has no store"}}
@@ -443,9 +455,12 @@ func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key s
 	if t, err := r.store.Token(name, set); err == nil {
 		now := r.now()
 		ok := r.fresh(t, now, opts.MinTTL)
+		if opts.Force || replace {
+			ok = ok && t.AccessToken != known
+		}
 		if opts.Force {
 			// Someone fetched while this caller waited: that is the new token.
-			ok = ok && t.AccessToken != known && !t.FetchedAt.Before(started)
+			ok = ok && !t.FetchedAt.Before(started)
 		}
 		if ok {
 			return flight{res: Result{Token: t, Source: FromKeyring, Missing: vault.MissingScopes(requested, t.Scopes)}}
@@ -525,4 +540,41 @@ func (r *Refresher) failLocked(e *entry, s *slot, err *Error, now time.Time) {
 	}
 	r.log.Log(context.Background(), lvl, "token refresh failed", "client", e.client.Name, "class", string(err.Class),
 		"status", err.Status, "code", err.Code, "retry_at", err.RetryAt, "valid_until", err.ValidUntil)
+}
+
+// flightCount counts running fetches so that Stop can wait for them.
+type flightCount struct {
+	mu   sync.Mutex    // guards n and zero
+	n    int           // fetches running
+	zero chan struct{} // closed when n drops to 0
+}
+
+func (f *flightCount) add() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		f.zero = make(chan struct{})
+	}
+	f.n++
+}
+
+func (f *flightCount) done() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n--
+	if f.n == 0 {
+		close(f.zero)
+	}
+}
+
+// idle returns a channel closed when no fetch is running.
+func (f *flightCount) idle() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return f.zero
 }

@@ -3,24 +3,375 @@ package refresher
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
-// scheduler runs the sweeps and rotation checks.
-type scheduler struct{}
+// scheduler runs the sweeps (on cron, and at the next due instant) and the
+// rotation checks between Start and Stop.
+type scheduler struct {
+	cron   *cron.Cron
+	ctx    context.Context // cancelled by Stop: ends the loop and its sweeps
+	cancel context.CancelFunc
+	wake   chan struct{}  // kick: sweep now (buffered 1)
+	rearm  chan time.Time // the next due instant found by a cron sweep (buffered 1)
+	wg     sync.WaitGroup // the loop goroutine
+}
 
-func (s *scheduler) kick() {}
+// kick asks for a sweep as soon as possible.
+func (s *scheduler) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
 
-// Start runs the scheduler (sweep and rotation checks) until Stop. It reads
-// the client list from the store and publishes an initial State per client.
+// setNext hands the loop the next due instant, replacing an older one.
+func (s *scheduler) setNext(t time.Time) {
+	for {
+		select {
+		case s.rearm <- t:
+			return
+		default:
+		}
+		select {
+		case <-s.rearm:
+		default:
+		}
+	}
+}
+
+// cronLogger adapts slog to cron's logger.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}
+
+// Start runs the scheduler (sweep and rotation checks) until Stop or until
+// ctx ends. It reads the client list from the store and publishes an
+// initial State per client, checks rotation, and sweeps at once, so every
+// client without a fresh token gets one. Sweeps then run every
+// SweepInterval and at the instant the next token comes due (or the next
+// retry is allowed); rotation is re-checked every RotationInterval.
 func (r *Refresher) Start(ctx context.Context) error {
-	return errors.New("refresher: start: not implemented yet")
+	if r.store == nil {
+		return errors.New("refresher: start: no store")
+	}
+	r.mu.Lock()
+	if r.sched != nil {
+		r.mu.Unlock()
+		return errors.New("refresher: start: already running")
+	}
+	lg := cronLogger{r.log}
+	s := &scheduler{
+		cron: cron.New(
+			cron.WithChain(cron.Recover(lg), cron.SkipIfStillRunning(lg)),
+			cron.WithLogger(lg),
+		),
+		wake:  make(chan struct{}, 1),
+		rearm: make(chan time.Time, 1),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	r.sched = s
+	r.mu.Unlock()
+
+	if _, err := s.cron.AddFunc(every(r.opts.SweepInterval), func() {
+		if next, ok := r.trySweep(s.ctx); ok {
+			s.setNext(next)
+		}
+	}); err != nil {
+		r.abort(s)
+		return fmt.Errorf("refresher: start: schedule sweeps: %w", err)
+	}
+	if _, err := s.cron.AddFunc(every(r.opts.RotationInterval), r.checkRotation); err != nil {
+		r.abort(s)
+		return fmt.Errorf("refresher: start: schedule rotation checks: %w", err)
+	}
+	if err := r.Reload(); err != nil {
+		r.abort(s)
+		return fmt.Errorf("refresher: start: %w", err)
+	}
+	r.checkRotation()
+	s.cron.Start()
+	s.wg.Go(func() { r.loop(s) })
+	s.kick()
+	if ctx != nil && ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { _ = r.Stop(context.Background()) })
+		context.AfterFunc(s.ctx, func() { stop() })
+	}
+	r.log.Info("scheduler started", "clients", len(r.States()), "sweep", r.opts.SweepInterval, "max_in_flight", r.opts.MaxInFlight)
+	return nil
+}
+
+// every is the cron spec of a constant interval (whole seconds, at least 1).
+func every(d time.Duration) string {
+	return "@every " + max(d.Round(time.Second), time.Second).String()
+}
+
+func (r *Refresher) abort(s *scheduler) {
+	r.mu.Lock()
+	if r.sched == s {
+		r.sched = nil
+	}
+	r.mu.Unlock()
+	s.cancel()
+}
+
+// loop runs sweeps when kicked and at the next due instant.
+func (r *Refresher) loop(s *scheduler) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	arm := func(next time.Time) {
+		timer.Stop()
+		if next.IsZero() {
+			return
+		}
+		timer.Reset(max(next.Sub(r.now()), 0))
+	}
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.wake:
+		case <-timer.C:
+		case next := <-s.rearm:
+			arm(next)
+			continue
+		}
+		if next, ok := r.trySweep(s.ctx); ok {
+			arm(next)
+		} else {
+			// A cron sweep is running; look again shortly.
+			arm(r.now().Add(time.Second))
+		}
+	}
 }
 
 // Stop cancels fetches in flight and waits for running jobs, or for ctx.
+// Token keeps working after Stop (on a new fetch context); Start may be
+// called again.
 func (r *Refresher) Stop(ctx context.Context) error {
 	r.mu.Lock()
+	s := r.sched
+	r.sched = nil
 	r.fetchCancel()
 	r.fetchCtx, r.fetchCancel = context.WithCancel(context.Background())
 	r.mu.Unlock()
-	return nil
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if s != nil {
+			s.cancel()
+			<-s.cron.Stop().Done()
+			s.wg.Wait()
+		}
+		<-r.flights.idle()
+	}()
+	select {
+	case <-done:
+		if s != nil {
+			r.log.Info("scheduler stopped")
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("refresher: stop: jobs still running: %w", ctx.Err())
+	}
+}
+
+// Sweep refreshes now every client that is due (its token inside the
+// margin minus its jitter, missing or expired, its retry time reached),
+// with at most MaxInFlight fetches at a time, and publishes the states that
+// changed with time. After a wall-clock jump (suspend, clock change) every
+// client whose token is not fresh is re-checked at once. It returns the
+// number of clients that were due. The scheduler calls it; it is exported
+// for "refresh all" and benchmarks.
+func (r *Refresher) Sweep(ctx context.Context) int {
+	r.sweepMu.Lock()
+	defer r.sweepMu.Unlock()
+	n, _ := r.sweepLocked(ctx)
+	return n
+}
+
+// trySweep runs one sweep unless one is running already, and returns the
+// next instant a client comes due (zero when none).
+func (r *Refresher) trySweep(ctx context.Context) (time.Time, bool) {
+	if !r.sweepMu.TryLock() {
+		r.log.Debug("sweep skipped: the previous one is still running")
+		return time.Time{}, false
+	}
+	defer r.sweepMu.Unlock()
+	_, next := r.sweepLocked(ctx)
+	return next, true
+}
+
+// detectJump compares wall-clock and monotonic time elapsed since the last
+// sweep. r.sweepMu is held.
+func (r *Refresher) detectJump() (time.Duration, bool) {
+	mono := time.Now()
+	wall := r.opts.Now().Round(0)
+	defer func() { r.lastMono, r.lastWall = mono, wall }()
+	if r.lastMono.IsZero() {
+		return 0, false
+	}
+	diff := wall.Sub(r.lastWall) - mono.Sub(r.lastMono)
+	if diff > r.opts.JumpThreshold || diff < -r.opts.JumpThreshold {
+		return diff, true
+	}
+	return 0, false
+}
+
+// sweepLocked is Sweep under r.sweepMu.
+func (r *Refresher) sweepLocked(ctx context.Context) (int, time.Time) {
+	jumpBy, jump := r.detectJump()
+	if jump {
+		r.log.Info("clock jump detected: re-checking every client", "jump", jumpBy.Round(time.Second))
+		r.afterJump(jumpBy)
+		r.checkRotation()
+	}
+	now := r.now()
+	var due []string
+	var next time.Time
+	soonest := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	r.mu.Lock()
+	for name, e := range r.clients {
+		if r.phaseOf(e, now) != e.last.Phase {
+			r.publishLocked(e)
+		}
+		s, ok := e.slots[""]
+		switch {
+		case !ok:
+			due = append(due, name)
+		case s.inFlight || s.held:
+		case s.err != nil:
+			if now.Before(s.nextAttempt) {
+				soonest(s.nextAttempt)
+			} else {
+				due = append(due, name)
+			}
+		case !usable(s.tok, now, 0):
+			due = append(due, name)
+		case !now.Before(s.dueAt) || (jump && !r.fresh(s.tok, now, 0)):
+			due = append(due, name)
+		default:
+			soonest(s.dueAt)
+		}
+	}
+	r.mu.Unlock()
+	if len(due) == 0 {
+		return 0, next
+	}
+	sem := make(chan struct{}, r.opts.MaxInFlight)
+	var wg sync.WaitGroup
+	for _, name := range due {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return len(due), time.Time{}
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			r.refreshDue(ctx, name)
+		})
+	}
+	wg.Wait()
+	// Due instants changed with the fetches: look again.
+	r.mu.Lock()
+	now = r.now()
+	for _, name := range due {
+		e, ok := r.clients[name]
+		if !ok {
+			continue
+		}
+		if s, ok := e.slots[""]; ok && !s.held && !s.inFlight {
+			if s.err != nil {
+				soonest(s.nextAttempt)
+			} else if usable(s.tok, now, 0) {
+				soonest(s.dueAt)
+			}
+		}
+	}
+	r.mu.Unlock()
+	if !next.IsZero() && next.Before(now) {
+		next = now
+	}
+	return len(due), next
+}
+
+// afterJump adjusts to a wall-clock jump of d beyond monotonic time. A
+// forward jump (a suspend, or the clock set ahead) leaves expiries right or
+// early, which is safe; after a backward jump they were computed on a clock
+// that ran ahead, so tokens in memory are moved earlier by the jump. Every
+// failing client (except rejected ones) may retry at once: backoff waits
+// planned before a suspend mean nothing after it.
+func (r *Refresher) afterJump(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.clients {
+		for _, s := range e.slots {
+			if d < 0 && s.tok.AccessToken != "" {
+				s.tok.Expiry = s.tok.Expiry.Add(d)
+				s.tok.FetchedAt = s.tok.FetchedAt.Add(d)
+				s.dueAt = s.dueAt.Add(d)
+			}
+			if s.err != nil && !s.held {
+				s.nextAttempt = time.Time{}
+			}
+		}
+	}
+}
+
+// refreshDue gets a new token for a due client's default scopes: a newer
+// token cached by another process, or a fetch.
+func (r *Refresher) refreshDue(ctx context.Context, name string) {
+	r.mu.Lock()
+	e, ok := r.clients[name]
+	if !ok {
+		r.mu.Unlock()
+		return
+	}
+	requested := append([]string(nil), e.client.Scopes...)
+	s := e.slot("", nil)
+	known := s.tok
+	r.mu.Unlock()
+	now := r.now()
+	if t, err := r.store.Token(name, nil); err == nil && t.AccessToken != known.AccessToken &&
+		r.fresh(t, now, 0) && now.Before(r.dueAt(t)) {
+		r.mu.Lock()
+		r.adoptLocked(name, "", nil, t, requested)
+		r.mu.Unlock()
+		return
+	}
+	_, err := r.fetch(ctx, name, "", nil, requested, TokenOptions{}, true)
+	if err != nil {
+		r.log.Debug("scheduled refresh failed", "client", name, "err", err)
+	}
+}
+
+// checkRotation recomputes every client's rotation status and publishes
+// the ones that changed.
+func (r *Refresher) checkRotation() {
+	if r.store == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.clients {
+		st := r.store.Rotation(e.client)
+		if st != e.rotation {
+			e.rotation = st
+			r.publishLocked(e)
+		}
+	}
 }

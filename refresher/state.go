@@ -17,13 +17,12 @@ import (
 
 // stateLocked computes the snapshot of e at now. r.mu is held.
 func (r *Refresher) stateLocked(e *entry, now time.Time) State {
-	st := State{Client: e.client.Clone(), Phase: PhaseNone, Rotation: e.rotation, At: now}
+	st := State{Client: e.client.Clone(), Phase: r.phaseOf(e, now), Rotation: e.rotation, At: now}
 	s, ok := e.slots[""]
 	if !ok {
 		return st
 	}
-	valid := usable(s.tok, now, 0)
-	if valid {
+	if usable(s.tok, now, 0) {
 		st.Expiry = s.tok.Expiry
 		st.FetchedAt = s.tok.FetchedAt
 		st.Granted = slices.Clone(s.tok.Scopes)
@@ -34,20 +33,30 @@ func (r *Refresher) stateLocked(e *entry, now time.Time) State {
 	st.Err = s.err.clone()
 	st.StaleSince = s.staleSince
 	st.NextAttempt = s.nextAttempt
+	return st
+}
+
+// phaseOf is the phase of e's default scope set at now. r.mu is held.
+func (r *Refresher) phaseOf(e *entry, now time.Time) Phase {
+	s, ok := e.slots[""]
+	if !ok {
+		return PhaseNone
+	}
+	valid := usable(s.tok, now, 0)
 	switch {
 	case s.inFlight:
-		st.Phase = PhaseRefreshing
+		return PhaseRefreshing
 	case s.err != nil && s.err.Class == ClassRejected:
-		st.Phase = PhaseRejected
+		return PhaseRejected
 	case valid && s.err == nil && r.fresh(s.tok, now, 0):
-		st.Phase = PhaseFresh
+		return PhaseFresh
 	case valid:
 		// Failing, or inside the margin and about to be refreshed.
-		st.Phase = PhaseStale
+		return PhaseStale
 	case s.err != nil || s.hadToken:
-		st.Phase = PhaseExpired
+		return PhaseExpired
 	}
-	return st
+	return PhaseNone
 }
 
 // sameState compares snapshots ignoring when they were taken.

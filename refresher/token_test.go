@@ -41,7 +41,8 @@ func (c *fakeClock) Add(d time.Duration) {
 type tokenServer struct {
 	mu      sync.Mutex // guards the fields below
 	n       int
-	scopes  []string // the scope parameter of each request
+	times   []time.Time // when each request arrived (the fake clock in bubbles)
+	scopes  []string    // the scope parameter of each request
 	respond func(w http.ResponseWriter, r *http.Request, n int)
 }
 
@@ -50,6 +51,7 @@ func (s *tokenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.n++
 	n := s.n
+	s.times = append(s.times, time.Now())
 	s.scopes = append(s.scopes, r.PostForm.Get("scope"))
 	respond := s.respond
 	s.mu.Unlock()
@@ -390,7 +392,9 @@ func TestTokenServesLastGoodTokenWhileFailing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) { http.Error(w, "down", http.StatusServiceUnavailable) })
+	f.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	})
 	f.clock.Add(50 * time.Minute) // inside the margin, 10 minutes left
 	res, err := f.r.Token(ctx, "billing", TokenOptions{})
 	if err != nil {
@@ -441,4 +445,10 @@ func TestTokenRereadsKeyringAfterLock(t *testing.T) {
 	if got := f.srv.count(); got != 2 {
 		t.Errorf("requests = %d; want still 2", got)
 	}
+}
+
+func (s *tokenServer) requestTimes() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.times)
 }

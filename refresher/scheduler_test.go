@@ -1,0 +1,496 @@
+package refresher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tokentray/tokentray/vault"
+	"github.com/tokentray/tokentray/vault/vaulttest"
+)
+
+// handlerTransport serves requests in memory with an http.Handler: real
+// sockets do not go well with synctest's fake clock.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, req)
+	if err := req.Context().Err(); err != nil {
+		return nil, err // as a real transport does when cancelled
+	}
+	res := rec.Result()
+	res.Request = req
+	return res, nil
+}
+
+// bubble is a refresher on a fake token endpoint inside a synctest bubble.
+type bubble struct {
+	srv    *tokenServer
+	store  *vault.Store
+	r      *Refresher
+	offset atomic.Int64 // added to the wall clock (a clock jump)
+	t0     time.Time
+}
+
+func newBubble(t *testing.T, tweak func(*Options)) *bubble {
+	t.Helper()
+	b := &bubble{srv: &tokenServer{}, t0: time.Now()}
+	var err error
+	b.store, err = vault.Open(t.TempDir(), vaulttest.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.store.Add(testClient("https://auth.example.com/token", vault.AuthHeader), testSecret); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{
+		Store:      b.store,
+		HTTPClient: &http.Client{Transport: handlerTransport{b.srv}, Timeout: 15 * time.Second},
+		Jitter:     -1,
+		Now:        func() time.Time { return time.Now().Add(time.Duration(b.offset.Load())) },
+	}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	b.r = New(opts)
+	return b
+}
+
+func (b *bubble) start(t *testing.T) {
+	t.Helper()
+	if err := b.r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	synctest.Wait()
+}
+
+func (b *bubble) stop(t *testing.T) {
+	t.Helper()
+	if err := b.r.Stop(context.Background()); err != nil {
+		t.Error(err)
+	}
+}
+
+// sinceStart returns the request times relative to the bubble's start.
+func (b *bubble) sinceStart() []time.Duration {
+	var out []time.Duration
+	for _, at := range b.srv.requestTimes() {
+		out = append(out, at.Sub(b.t0))
+	}
+	return out
+}
+
+func TestSchedulerFetchesOnStartAndAdd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		b.start(t)
+		defer b.stop(t)
+		if got := b.srv.count(); got != 1 {
+			t.Fatalf("requests after Start = %d; want 1", got)
+		}
+		if st, _ := b.r.State("billing"); st.Phase != PhaseFresh {
+			t.Errorf("Phase = %q; want fresh", st.Phase)
+		}
+		c := testClient("https://auth.example.com/token", vault.AuthBody)
+		c.Name = "search"
+		if err := b.store.Add(c, "other-secret"); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.r.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := b.srv.count(); got != 2 {
+			t.Errorf("requests after adding a client = %d; want 2", got)
+		}
+		if st, _ := b.r.State("search"); st.Phase != PhaseFresh {
+			t.Errorf("new client: Phase = %q; want fresh", st.Phase)
+		}
+	})
+}
+
+func TestSchedulerRefreshesExactlyAtTheMargin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		b.start(t)
+		defer b.stop(t)
+		time.Sleep(48*time.Minute - time.Second) // 1h tokens: margin 12m
+		synctest.Wait()
+		if got := b.srv.count(); got != 1 {
+			t.Fatalf("requests 1s before the margin = %d; want 1", got)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		got := b.sinceStart()
+		if len(got) != 2 || got[1] != 48*time.Minute {
+			t.Errorf("requests at %v; want [0s 48m0s]", got)
+		}
+		// And so on, every 48 minutes.
+		time.Sleep(48 * time.Minute)
+		synctest.Wait()
+		if got := b.sinceStart(); len(got) != 3 || got[2] != 96*time.Minute {
+			t.Errorf("requests at %v; want a third at 1h36m0s", got)
+		}
+	})
+}
+
+func TestSchedulerJitterRefreshesEarlyNeverLate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, func(o *Options) { o.Jitter = 5 * time.Minute })
+		b.start(t)
+		defer b.stop(t)
+		time.Sleep(48 * time.Minute)
+		synctest.Wait()
+		got := b.sinceStart()
+		if len(got) != 2 || got[1] < 43*time.Minute || got[1] > 48*time.Minute {
+			t.Errorf("requests at %v; want the second within [43m, 48m]", got)
+		}
+	})
+}
+
+func TestSchedulerBackoffSequence(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		})
+		b.start(t)
+		defer b.stop(t)
+		time.Sleep(40 * time.Minute)
+		synctest.Wait()
+		at := b.sinceStart()
+		if len(at) < 10 {
+			t.Fatalf("%d attempts in 40 minutes; want at least 10", len(at))
+		}
+		base := backoffInitial
+		for i := 1; i < len(at); i++ {
+			gap := at[i] - at[i-1]
+			lo, hi := base/2, min(base*3/2, backoffMax)
+			if gap < lo || gap > hi {
+				t.Errorf("gap %d = %v; want within [%v, %v] (attempts at %v)", i, gap, lo, hi, at)
+			}
+			base = min(base*2, backoffMax)
+		}
+		st, _ := b.r.State("billing")
+		if st.Phase != PhaseExpired || st.Err == nil || st.Err.Class != ClassTransient || st.NextAttempt.IsZero() {
+			t.Errorf("State: %q, err %v, next %v; want expired, transient, a next attempt", st.Phase, st.Err, st.NextAttempt)
+		}
+		if !st.StaleSince.Equal(b.t0) {
+			t.Errorf("StaleSince = %v; want the first failure %v", st.StaleSince, b.t0)
+		}
+	})
+}
+
+func TestSchedulerHonoursRetryAfter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+			if n == 1 {
+				w.Header().Set("Retry-After", "120")
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+			tokenOK(w, map[string]any{"access_token": fmt.Sprintf("t%d", n)})
+		})
+		b.start(t)
+		defer b.stop(t)
+		st, _ := b.r.State("billing")
+		if st.Err == nil || st.Err.Class != ClassRateLimited || !st.NextAttempt.Equal(b.t0.Add(2*time.Minute)) {
+			t.Errorf("State: err %v, next %v; want rate-limited until +2m", st.Err, st.NextAttempt)
+		}
+		time.Sleep(5 * time.Minute)
+		synctest.Wait()
+		if got := b.sinceStart(); len(got) != 2 || got[1] != 2*time.Minute {
+			t.Errorf("requests at %v; want [0s 2m0s]", got)
+		}
+		if st, _ := b.r.State("billing"); st.Phase != PhaseFresh || st.Err != nil {
+			t.Errorf("after the retry: %q, err %v; want fresh", st.Phase, st.Err)
+		}
+	})
+}
+
+func TestSchedulerStopsRetryingWhenRejected(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		})
+		sub := b.r.Subscribe()
+		defer sub.Close()
+		b.start(t)
+		defer b.stop(t)
+		time.Sleep(3 * time.Hour)
+		synctest.Wait()
+		if got := b.srv.count(); got != 1 {
+			t.Errorf("requests in 3 hours = %d; want 1", got)
+		}
+		rejected := 0
+		for _, st := range drain(sub.C()) {
+			if st.Phase == PhaseRejected {
+				rejected++
+			}
+		}
+		if rejected != 1 {
+			t.Errorf("rejected snapshots = %d; want exactly 1 (one event)", rejected)
+		}
+		// The secret changes: one new attempt, at once.
+		b.srv.setRespond(nil)
+		if err := b.store.SetSecret("billing", "rotated-secret"); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.r.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := b.srv.count(); got != 2 {
+			t.Errorf("requests after a new secret = %d; want 2", got)
+		}
+		if st, _ := b.r.State("billing"); st.Phase != PhaseFresh {
+			t.Errorf("Phase = %q; want fresh", st.Phase)
+		}
+	})
+}
+
+func TestSchedulerServesLastGoodTokenUntilExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		b.start(t)
+		defer b.stop(t)
+		first, err := b.r.Token(context.Background(), "billing", TokenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+			http.Error(w, "down", http.StatusBadGateway)
+		})
+		time.Sleep(50 * time.Minute) // failing since 48m
+		synctest.Wait()
+		res, err := b.r.Token(context.Background(), "billing", TokenOptions{})
+		if err != nil || res.Token.AccessToken != first.Token.AccessToken || res.RefreshErr == nil {
+			t.Fatalf("Token while failing: %v, RefreshErr %v, err %v; want the last good token", res.Token, res.RefreshErr, err)
+		}
+		st, _ := b.r.State("billing")
+		if st.Phase != PhaseStale || !st.StaleSince.Equal(b.t0.Add(48*time.Minute)) || !st.Expiry.Equal(first.Token.Expiry) {
+			t.Errorf("State: %q since %v, expiry %v; want stale since +48m, expiry %v", st.Phase, st.StaleSince, st.Expiry, first.Token.Expiry)
+		}
+		time.Sleep(10*time.Minute + time.Second) // past the real expiry
+		synctest.Wait()
+		if _, err := b.r.Token(context.Background(), "billing", TokenOptions{}); err == nil {
+			t.Errorf("Token after expiry while failing: nil error")
+		}
+		if st, _ := b.r.State("billing"); st.Phase != PhaseExpired || !st.Expiry.IsZero() {
+			t.Errorf("after expiry: %q, expiry %v; want expired, zero", st.Phase, st.Expiry)
+		}
+	})
+}
+
+func TestSchedulerDetectsClockJump(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		b.start(t)
+		defer b.stop(t)
+		time.Sleep(40 * time.Minute)
+		synctest.Wait()
+		// The wall clock is set back two hours. The token's expiry was
+		// computed on a clock that ran ahead: without correction it would
+		// look valid for 2h20m more, and be refreshed 2 hours late.
+		b.offset.Store(int64(-2 * time.Hour))
+		time.Sleep(b.r.opts.SweepInterval) // the next sweep sees the jump
+		synctest.Wait()
+		if st, _ := b.r.State("billing"); st.Expiry.Sub(b.r.now()).Round(time.Minute) != 20*time.Minute {
+			t.Errorf("after the jump: expiry in %v; want 20m (corrected)", st.Expiry.Sub(b.r.now()))
+		}
+		time.Sleep(8*time.Minute - b.r.opts.SweepInterval)
+		synctest.Wait()
+		if got := b.sinceStart(); len(got) != 2 || got[1] != 48*time.Minute {
+			t.Errorf("requests at %v; want [0s 48m0s] despite the jump", got)
+		}
+	})
+}
+
+func TestSchedulerJumpRetriesFailingClientsAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		})
+		b.start(t)
+		defer b.stop(t)
+		time.Sleep(30 * time.Minute) // backoff at its 5-minute cap
+		synctest.Wait()
+		st, _ := b.r.State("billing")
+		wait := st.NextAttempt.Sub(b.r.now())
+		if wait <= b.r.opts.SweepInterval {
+			t.Skipf("next attempt in %v: too close to tell a jump from the backoff", wait)
+		}
+		n := b.srv.count()
+		b.offset.Store(int64(-time.Hour)) // clock set back: the backoff would wait an hour more
+		time.Sleep(b.r.opts.SweepInterval)
+		synctest.Wait()
+		if got := b.srv.count(); got != n+1 {
+			t.Errorf("requests after the jump = %d; want %d (retried at the next sweep)", got, n+1)
+		}
+	})
+}
+
+func TestTokenNeverReturnsATokenInsideTheMargin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil) // no scheduler
+		if _, err := b.r.Token(context.Background(), "billing", TokenOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		b.offset.Store(int64(50 * time.Minute)) // a suspend: no sweep ran
+		res, err := b.r.Token(context.Background(), "billing", TokenOptions{})
+		if err != nil || res.Source != FromFetch {
+			t.Errorf("Token after a suspend: %q, %v; want a fetch", res.Source, err)
+		}
+	})
+}
+
+func TestStopWaitsForARunningJob(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		release := make(chan struct{})
+		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+			<-release // ignores cancellation: a job that takes its time
+			tokenOK(w, nil)
+		})
+		if err := b.r.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the first fetch is in flight
+		if st, _ := b.r.State("billing"); st.Phase != PhaseRefreshing {
+			t.Errorf("Phase = %q; want refreshing", st.Phase)
+		}
+		stopped := make(chan error)
+		go func() { stopped <- b.r.Stop(context.Background()) }()
+		synctest.Wait()
+		select {
+		case err := <-stopped:
+			t.Fatalf("Stop returned (%v) while a fetch was running", err)
+		default:
+		}
+		close(release)
+		if err := <-stopped; err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
+}
+
+func TestStopCancelsFetchesAndHonoursContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+			<-r.Context().Done() // hangs until cancelled
+		})
+		b.start(t)
+		if err := b.r.Stop(context.Background()); err != nil {
+			t.Fatalf("Stop: %v", err)
+		}
+		st, _ := b.r.State("billing")
+		if st.Err == nil || st.Err.Class != ClassTransient || !errors.Is(st.Err, context.Canceled) {
+			t.Errorf("after Stop: err %v; want a cancelled transient error", st.Err)
+		}
+		// A job that ignores cancellation, and a Stop with a deadline.
+		release := make(chan struct{})
+		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) { <-release })
+		b.start(t)
+		time.Sleep(backoffMax) // past the backoff of the cancelled fetch: the retry is in flight
+		synctest.Wait()
+		if st, _ := b.r.State("billing"); st.Phase != PhaseRefreshing {
+			t.Fatalf("Phase = %q; want refreshing", st.Phase)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := b.r.Stop(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Stop with a deadline: %v; want DeadlineExceeded", err)
+		}
+		close(release)
+		synctest.Wait()
+	})
+}
+
+func TestSchedulerRotationCheck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		if err := b.store.Update("billing", func(c *vault.Client) error {
+			c.SecretSetAt = time.Now().Add(-75*24*time.Hour - time.Hour)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		sub := b.r.Subscribe()
+		defer sub.Close()
+		b.start(t)
+		defer b.stop(t)
+		if st, _ := b.r.State("billing"); st.Rotation.State != vault.RotationOK || st.Rotation.AgeDays != 75 {
+			t.Errorf("at start: rotation %+v; want ok, 75 days", st.Rotation)
+		}
+		drain(sub.C())
+		time.Sleep(24 * time.Hour)
+		synctest.Wait()
+		if st, _ := b.r.State("billing"); st.Rotation.State != vault.RotationDueSoon {
+			t.Errorf("a day later: rotation %v; want due-soon", st.Rotation.State)
+		}
+		seen := false
+		for _, st := range drain(sub.C()) {
+			seen = seen || st.Rotation.State == vault.RotationDueSoon
+		}
+		if !seen {
+			t.Errorf("no snapshot published with the due-soon rotation")
+		}
+	})
+}
+
+func TestSweepBoundsFetchesInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, func(o *Options) { o.MaxInFlight = 3 })
+		for i := range 10 {
+			c := testClient("https://auth.example.com/token", vault.AuthHeader)
+			c.Name = fmt.Sprintf("c%02d", i)
+			if err := b.store.Add(c, testSecret); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.r.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		var inFlight, peak atomic.Int32
+		release := make(chan struct{})
+		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+			now := inFlight.Add(1)
+			for {
+				p := peak.Load()
+				if now <= p || peak.CompareAndSwap(p, now) {
+					break
+				}
+			}
+			<-release
+			inFlight.Add(-1)
+			tokenOK(w, map[string]any{"access_token": fmt.Sprintf("t%d", n)})
+		})
+		done := make(chan int)
+		go func() { done <- b.r.Sweep(context.Background()) }()
+		synctest.Wait()
+		if got := inFlight.Load(); got != 3 {
+			t.Errorf("fetches in flight = %d; want 3", got)
+		}
+		close(release)
+		if due := <-done; due != 11 {
+			t.Errorf("Sweep = %d due; want 11", due)
+		}
+		if got := peak.Load(); got != 3 {
+			t.Errorf("peak in flight = %d; want 3", got)
+		}
+		if got := b.r.Sweep(context.Background()); got != 0 {
+			t.Errorf("second Sweep = %d due; want 0", got)
+		}
+	})
+}
