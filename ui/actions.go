@@ -85,6 +85,7 @@ func (u *UI) finishCopy(name string, header bool, res refresher.Result, err erro
 		msg += fmt.Sprintf("; the clipboard clears in %d s", int(delay.Seconds()))
 	}
 	u.setStatus(msg)
+	u.details.copied(name, header)
 	if u.prefs.notifyCopy() {
 		u.send(&fyne.Notification{Title: "Tokentray", Content: fmt.Sprintf("Copied %s %s, %s", name, what, left)})
 	}

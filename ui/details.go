@@ -34,6 +34,27 @@ type detailsPane struct {
 	lastClaims []string // claim rows of claimsFor, once loaded
 	lastNote   string
 	name       string
+	copyBtn    *widget.Button // Copy token, for the "Copied" feedback
+	headerBtn  *widget.Button // Copy as header
+}
+
+// copied shows on the copy button that the copy worked, for 2 seconds.
+func (d *detailsPane) copied(name string, header bool) {
+	b, text := d.copyBtn, "Copy token"
+	if header {
+		b, text = d.headerBtn, "Copy as header"
+	}
+	if d.name != name || b == nil {
+		return
+	}
+	b.SetIcon(theme.ConfirmIcon())
+	b.SetText("Copied")
+	d.u.clock.AfterFunc(2*time.Second, func() {
+		d.u.do(func() {
+			b.SetIcon(theme.ContentCopyIcon())
+			b.SetText(text)
+		})
+	})
 }
 
 func newDetailsPane(u *UI) *detailsPane {
@@ -94,6 +115,7 @@ func (d *detailsPane) show(st refresher.State) {
 		secretBtn.Importance = widget.WarningImportance
 		copyBtn.Importance = widget.MediumImportance
 	}
+	d.copyBtn, d.headerBtn = copyBtn, headerBtn
 	actions := container.NewGridWithColumns(3, copyBtn, headerBtn, refreshBtn, secretBtn, editBtn, removeBtn)
 
 	d.head.Objects = []fyne.CanvasObject{head, d.expires, actions}

@@ -103,10 +103,20 @@ func TestCopyTokenClearsClipboardAfterDelay(t *testing.T) {
 			if len(r.sent) != 1 || r.sent[0].Content != "Copied alpha "+map[bool]string{false: "token", true: "header"}[tt.header]+", expires in 47:12" {
 				t.Errorf("copy notification: got %v; want one saying it expires in 47:12", r.sent)
 			}
+			btn, label := r.ui.details.copyBtn, "Copy token"
+			if tt.header {
+				btn, label = r.ui.details.headerBtn, "Copy as header"
+			}
+			if btn.Text != "Copied" {
+				t.Errorf("button after copy: got %q; want %q", btn.Text, "Copied")
+			}
 			if tt.userCopies != "" {
 				clip.SetContent(tt.userCopies)
 			}
 			r.clock.Advance(29 * time.Second)
+			if btn.Text != label {
+				t.Errorf("button 29 s after copy: got %q; want %q back", btn.Text, label)
+			}
 			if got, want := clip.Content(), clip.Content(); tt.userCopies == "" && got != tt.wantCopied {
 				t.Errorf("after 29 s: clipboard %q; want %q still", got, want)
 			}
