@@ -7,7 +7,6 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,10 +56,10 @@ func DefaultDir() (string, error) {
 	return filepath.Join(base, "tokentray-demo"), nil
 }
 
-// Start starts the server and fills the demo store with its clients. The
-// store is made afresh each time (the server makes new secrets and a new
-// signing key on every start); the clients' secrets are dated as the server
-// says, so rotation warnings show at once. The server stops when ctx ends or
+// Start starts the server and seeds the demo store with its clients,
+// replacing an earlier run's (the server makes new secrets and a new signing
+// key on every start); the clients' secrets are dated as the server says, so
+// rotation warnings show at once. The server stops when ctx ends or
 // on Close.
 func Start(ctx context.Context, opts Options) (*Demo, error) {
 	dir := opts.Dir
@@ -89,67 +88,12 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 	if err := srv.Start(ctx); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	d := &Demo{Server: srv, Store: store, Dir: dir}
-	if err := d.fill(); err != nil {
+	if err := srv.Seed(store); err != nil {
 		_ = srv.Close()
-		return nil, err
+		return nil, fmt.Errorf("demo: %w", err)
 	}
-	return d, nil
-}
-
-// fill replaces the store's clients with the server's.
-func (d *Demo) fill() error {
-	old, err := d.Store.List()
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	for _, c := range old {
-		var partial *vault.PartialError
-		if err := d.Store.Remove(c.Name); err != nil && !errors.As(err, &partial) {
-			return fmt.Errorf("demo: clear the previous demo: %w", err)
-		}
-	}
-	for _, c := range d.Server.Clients() {
-		if err := d.Store.Add(c.VaultClient(d.Server.TokenURL()), c.Secret); err != nil {
-			return fmt.Errorf("demo: store %s: %w", c.Name, err)
-		}
-	}
-	return nil
+	return &Demo{Server: srv, Store: store, Dir: dir}, nil
 }
 
 // Close stops the server. The demo store stays for the next run.
 func (d *Demo) Close() error { return d.Server.Close() }
-
-// Action is one kind of trouble a person can cause from the demo's menu, to
-// see how Tokentray explains it and recovers.
-type Action struct {
-	Label string
-	Do    func() error
-}
-
-// Actions returns the demo's trouble switches, in menu order: for the first
-// client, reject its secret (401) and accept it again, drop its last scope
-// (invalid_scope); answer every client 429 with Retry-After 60 s; take the
-// server down (connection refused) and up again; and clear all trouble.
-func (d *Demo) Actions() []Action {
-	clients := d.Server.Clients()
-	var acts []Action
-	if len(clients) > 0 {
-		c := clients[0]
-		acts = append(acts,
-			Action{"Reject the secret of " + c.Name + " (401 invalid_client)", func() error { d.Server.RejectSecret(c.ID); return nil }},
-			Action{"Accept the secret of " + c.Name + " again", func() error { d.Server.AcceptSecret(c.ID); return nil }},
-		)
-		if n := len(c.Scopes); n > 0 {
-			scope := c.Scopes[n-1]
-			acts = append(acts, Action{"Drop " + scope + " from " + c.Name + " (invalid_scope)", func() error { d.Server.DropScope(c.ID, scope); return nil }})
-		}
-	}
-	acts = append(acts,
-		Action{"Answer 429 to every client (Retry-After 60 s)", func() error { d.Server.RateLimit(time.Minute); return nil }},
-		Action{"Take the server down (connection refused)", d.Server.Down},
-		Action{"Bring the server up", d.Server.Up},
-		Action{"Clear all trouble", d.Server.Reset},
-	)
-	return acts
-}

@@ -119,8 +119,8 @@ type demoMenu struct{ d *demo.Demo }
 
 func (m demoMenu) Actions() []ui.DemoAction {
 	var out []ui.DemoAction
-	for _, a := range m.d.Actions() {
-		out = append(out, ui.DemoAction{Label: a.Label, Do: a.Do})
+	for _, a := range m.d.Server.Actions() {
+		out = append(out, ui.DemoAction(a))
 	}
 	return out
 }
