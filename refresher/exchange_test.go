@@ -581,3 +581,38 @@ func FuzzDetailOf(f *testing.F) {
 		}
 	})
 }
+
+// FuzzExchangeResponse feeds arbitrary token responses to Exchange: it must
+// not panic, must not succeed without a token or an expiry, and its error
+// must not hold the secret.
+func FuzzExchangeResponse(f *testing.F) {
+	f.Add(200, "application/json", []byte(`{"access_token":"a","token_type":"bearer","expires_in":"60","scope":"x y"}`))
+	f.Add(200, "application/x-www-form-urlencoded", []byte(`access_token=a&token_type=bearer&expires_in=60`))
+	f.Add(401, "application/json", []byte(`{"error":"invalid_client","error_description":"`+testSecret+`"}`))
+	f.Add(429, "text/plain", []byte(`slow down`))
+	f.Add(200, "application/json", []byte(`{"access_token":"`+makeJWT(map[string]any{"scp": []string{"a"}, "exp": 1e10})+`"}`))
+	f.Fuzz(func(t *testing.T, status int, ctype string, body []byte) {
+		if status < 100 || status > 599 {
+			return
+		}
+		hc := &http.Client{Transport: handlerTransport{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", ctype)
+			w.WriteHeader(status)
+			_, _ = w.Write(body)
+		})}}
+		res, err := Exchange(context.Background(), hc, testClient("https://auth.example.com/token", vault.AuthHeader), testSecret, nil)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err %T; want *Error", err)
+			}
+			if strings.Contains(err.Error(), testSecret) {
+				t.Errorf("error holds the secret: %v", err)
+			}
+			return
+		}
+		if res.Token.AccessToken == "" || res.Token.Expiry.IsZero() || res.Token.TokenType != "Bearer" {
+			t.Errorf("success with token %v (%q, expiry %v)", res.Token, res.Token.TokenType, res.Token.Expiry)
+		}
+	})
+}
