@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -175,6 +176,7 @@ type harness struct {
 	environ []string          // the process environment exec's child starts from
 	vars    map[string]string // what getenv sees
 	secrets []string          // every secret the test used
+	http    *http.Client      // token requests; nil: the refresher's default
 }
 
 func newHarness(t testing.TB) *harness {
@@ -192,12 +194,35 @@ func newHarness(t testing.TB) *harness {
 
 func (h *harness) env(stdin io.Reader, stdout, stderr io.Writer) env {
 	return env{
-		stdin:   stdin,
-		stdout:  stdout,
-		stderr:  stderr,
-		getenv:  func(k string) string { return h.vars[k] },
-		environ: func() []string { return slices.Clone(h.environ) },
-		keyring: h.kr,
+		stdin:      stdin,
+		stdout:     stdout,
+		stderr:     stderr,
+		getenv:     func(k string) string { return h.vars[k] },
+		environ:    func() []string { return slices.Clone(h.environ) },
+		keyring:    h.kr,
+		httpClient: h.http,
+	}
+}
+
+// loopbackOnly returns an HTTP client that refuses to connect anywhere but
+// the local machine, for tests whose input may name any host.
+func loopbackOnly() *http.Client {
+	var d net.Dialer
+	return &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			Proxy: nil,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				host, _, err := net.SplitHostPort(addr)
+				if err != nil {
+					return nil, err
+				}
+				if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+					return nil, fmt.Errorf("test: no connections to %s outside loopback", host)
+				}
+				return d.DialContext(ctx, network, addr)
+			},
+		},
 	}
 }
 
