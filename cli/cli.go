@@ -326,12 +326,18 @@ func (a *app) printError(err error) {
 		}
 		return
 	}
-	msg := err.Error()
-	if re, ok := err.(*refresher.Error); ok {
-		msg = re.Message() // without the package prefix: the sentence for a person
-	}
+	msg := describe(err)
 	if (errors.Is(err, vault.ErrKeyringUnavailable) || errors.Is(err, vault.ErrKeyringLocked)) && !strings.Contains(msg, "doctor") {
 		msg += " (tokentray doctor checks the keyring and says how to fix it)"
 	}
 	fmt.Fprintf(a.stderr, "tokentray: %s\n", msg)
+}
+
+// describe returns the message for a person: a refresher.Error's sentence
+// without the package prefix, else the error's text.
+func describe(err error) string {
+	if re, ok := err.(*refresher.Error); ok {
+		return re.Message()
+	}
+	return err.Error()
 }

@@ -56,7 +56,7 @@ EXAMPLE
 					if !*all {
 						return err
 					}
-					a.errorf("%s: %v", name, err)
+					a.errorf("%s: %s", name, describe(err))
 					if first == nil {
 						first = err
 					}

@@ -198,9 +198,9 @@ func TestExecEnvironment(t *testing.T) {
 	}
 
 	// --env names the variable; the exit code is propagated; stdin passes through.
-	code, stdout, _ := h.run("piped input", "exec", "billing", "--env", "API_TOKEN", "--", "sh", "-c", `cat; test "$API_TOKEN" = "`+token+`" && test -z "$TOKENTRAY_TOKEN" && exit 17`)
-	if code != 17 || stdout != "piped input" {
-		t.Errorf("exec --env: exit %d, stdout %q; want 17 and stdin passed through", code, stdout)
+	code, stdout, stderr := h.run("piped input", "exec", "billing", "--env", "API_TOKEN", "--", "sh", "-c", `cat; echo to-stderr >&2; test "$API_TOKEN" = "`+token+`" && test -z "$TOKENTRAY_TOKEN" && exit 17`)
+	if code != 17 || stdout != "piped input" || stderr != "to-stderr\n" {
+		t.Errorf("exec --env: exit %d, stdout %q, stderr %q; want 17 and the streams passed through", code, stdout, stderr)
 	}
 	// Without "--" the command starts at the first argument after NAME.
 	code, _, _ = h.run("", "exec", "billing", "false")
@@ -280,5 +280,24 @@ func TestTokenStaleWhileFailing(t *testing.T) {
 	code, stdout, _ := h.run("", "token", "billing", "--min-ttl", "10m")
 	if code != ExitEndpoint || stdout != "" {
 		t.Errorf("token --min-ttl 10m: exit %d, stdout %q; want %d and nothing", code, stdout, ExitEndpoint)
+	}
+}
+
+// TestRefreshAllReportsEachFailure: refresh --all goes on after a failure,
+// names the failing client and exits with the first failure's code.
+func TestRefreshAllReportsEachFailure(t *testing.T) {
+	h := newHarness(t)
+	h.addClient("alpha")
+	h.addClient("beta")
+	h.ts.register("m2m-client-test-alpha", "changed-at-the-provider")
+	code, stdout, stderr := h.run("", "refresh", "--all")
+	if code != ExitRejected || stdout != "" {
+		t.Errorf("refresh --all: exit %d, stdout %q; want %d and nothing", code, stdout, ExitRejected)
+	}
+	if !strings.Contains(stderr, "tokentray: alpha: ") || !strings.Contains(stderr, "beta: new token") {
+		t.Errorf("refresh --all stderr %q; want alpha's failure and beta's new token", stderr)
+	}
+	if _, err := h.store().Token("beta", nil); err != nil {
+		t.Errorf("beta's token after refresh --all: %v", err)
 	}
 }
