@@ -114,7 +114,7 @@ func benchRefresher(b *testing.B, store *vault.Store) *refresher.Refresher {
 	return r
 }
 
-func wantSource(b *testing.B, res refresher.Result, err error, want refresher.Source) {
+func benchWantSource(b *testing.B, res refresher.Result, err error, want refresher.Source) {
 	b.Helper()
 	if err != nil {
 		b.Fatal(err)
@@ -131,11 +131,11 @@ func BenchmarkTokenMemory(b *testing.B) {
 	r := benchRefresher(b, store)
 	ctx := context.Background()
 	res, err := r.Token(ctx, "c0000", refresher.TokenOptions{})
-	wantSource(b, res, err, refresher.FromFetch)
+	benchWantSource(b, res, err, refresher.FromFetch)
 	b.Run("serial", func(b *testing.B) {
 		for b.Loop() {
 			res, err := r.Token(ctx, "c0000", refresher.TokenOptions{})
-			wantSource(b, res, err, refresher.FromMemory)
+			benchWantSource(b, res, err, refresher.FromMemory)
 		}
 	})
 	b.Run("parallel", func(b *testing.B) {
@@ -157,7 +157,7 @@ func benchKeyringCache(b *testing.B, kr vault.Keyring) {
 	srv, store := benchEnv(b, kr, 1, 0)
 	ctx := context.Background()
 	res, err := benchRefresher(b, store).Token(ctx, "c0000", refresher.TokenOptions{})
-	wantSource(b, res, err, refresher.FromFetch)
+	benchWantSource(b, res, err, refresher.FromFetch)
 	b.Cleanup(func() { _ = store.Remove("c0000") })
 	for b.Loop() {
 		s, err := vault.Open(store.Dir(), kr)
@@ -166,7 +166,7 @@ func benchKeyringCache(b *testing.B, kr vault.Keyring) {
 		}
 		r := refresher.New(refresher.Options{Store: s})
 		res, err := r.Token(ctx, "c0000", refresher.TokenOptions{})
-		wantSource(b, res, err, refresher.FromKeyring)
+		benchWantSource(b, res, err, refresher.FromKeyring)
 		_ = r.Close()
 	}
 	if n := srv.requests.Load(); n != 1 {
@@ -197,7 +197,7 @@ func BenchmarkTokenFetch(b *testing.B) {
 	ctx := context.Background()
 	for b.Loop() {
 		res, err := r.Token(ctx, "c0000", refresher.TokenOptions{Force: true})
-		wantSource(b, res, err, refresher.FromFetch)
+		benchWantSource(b, res, err, refresher.FromFetch)
 	}
 	b.ReportMetric(float64(srv.requests.Load())/float64(b.N), "requests/op")
 }

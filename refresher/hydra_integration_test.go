@@ -107,9 +107,9 @@ func jwtScopes(t *testing.T, token string) []string {
 	return s
 }
 
-// wantError checks that err is a *refresher.Error of class with the code,
+// wantHydraError checks that err is a *refresher.Error of class with the code,
 // and that its message hides the secret.
-func wantError(t *testing.T, err error, class refresher.Class, code string, status int) *refresher.Error {
+func wantHydraError(t *testing.T, err error, class refresher.Class, code string, status int) *refresher.Error {
 	t.Helper()
 	var re *refresher.Error
 	if !errors.As(err, &re) {
@@ -166,7 +166,7 @@ func TestHydraAuthMethods(t *testing.T) {
 					t.Errorf("%s: first request %+v; want basic=%v, secret in body=%v, grant client_credentials", via, first, tt.wantBasic, !tt.wantBasic)
 				}
 				if !tt.wantOK {
-					wantError(t, err, refresher.ClassRejected, "invalid_client", 401)
+					wantHydraError(t, err, refresher.ClassRejected, "invalid_client", 401)
 					continue
 				}
 				if err != nil {
@@ -267,13 +267,13 @@ func TestHydraUnregisteredScope(t *testing.T) {
 	c := e.addClient(t, "scoped", hydratest.AuthBasic, vault.AuthHeader, append(slices.Clone(hydraScopes), extra), hydraSecret)
 
 	_, err := refresher.Exchange(ctx, nil, c, hydraSecret, nil)
-	re := wantError(t, err, refresher.ClassScope, "invalid_scope", 400)
+	re := wantHydraError(t, err, refresher.ClassScope, "invalid_scope", 400)
 	if !slices.Contains(re.Scopes, extra) || !strings.Contains(err.Error(), extra) {
 		t.Errorf("Exchange: scopes %q, message %q; want both to name %s", re.Scopes, err, extra)
 	}
 
 	_, err = e.r.Token(ctx, "scoped", refresher.TokenOptions{})
-	re = wantError(t, err, refresher.ClassScope, "invalid_scope", 400)
+	re = wantHydraError(t, err, refresher.ClassScope, "invalid_scope", 400)
 	if !slices.Contains(re.Scopes, extra) || !strings.Contains(err.Error(), extra) {
 		t.Errorf("Token: scopes %q, message %q; want both to name %s", re.Scopes, err, extra)
 	}
@@ -300,12 +300,12 @@ func TestHydraWrongSecret(t *testing.T) {
 	c := e.addClient(t, "wrong", hydratest.AuthBasic, vault.AuthHeader, hydraScopes, wrong)
 
 	_, err := refresher.Exchange(ctx, nil, c, wrong, nil)
-	wantError(t, err, refresher.ClassRejected, "invalid_client", 401)
+	wantHydraError(t, err, refresher.ClassRejected, "invalid_client", 401)
 
 	before := e.h.TokenRequests()
 	for i := range 3 {
 		_, err := e.r.Token(ctx, "wrong", refresher.TokenOptions{})
-		wantError(t, err, refresher.ClassRejected, "invalid_client", 401)
+		wantHydraError(t, err, refresher.ClassRejected, "invalid_client", 401)
 		if strings.Contains(err.Error(), wrong) {
 			t.Errorf("call %d: the message reveals the secret: %v", i, err)
 		}
@@ -444,13 +444,27 @@ func TestHydraRefreshAfterMargin(t *testing.T) {
 		}
 	}
 
+	// The scheduler's path: a sweep after the margin fetches on its own,
+	// and Token then serves the new token from memory.
+	e.clock.Add(8500 * time.Millisecond)
+	if due := e.r.Sweep(ctx); due != 1 || e.h.TokenRequests() != 4 {
+		t.Errorf("sweep after the margin: %d due, %d token requests; want 1, 4", due, e.h.TokenRequests())
+	}
+	res, err := e.r.Token(ctx, "short", refresher.TokenOptions{})
+	if err != nil || res.Source != refresher.FromMemory || res.Token.AccessToken == prev {
+		t.Errorf("after the sweep: source %q, same token %v (%v); want a new token from memory", res.Source, res.Token.AccessToken == prev, err)
+	}
+	if due := e.r.Sweep(ctx); due != 0 || e.h.TokenRequests() != 4 {
+		t.Errorf("sweep with a fresh token: %d due, %d token requests; want 0, 4", due, e.h.TokenRequests())
+	}
+
 	// MinTTL beyond what Hydra issues: one attempt, then a config error.
 	_, err = e.r.Token(ctx, "short", refresher.TokenOptions{MinTTL: 15 * time.Second})
 	var re *refresher.Error
 	if !errors.As(err, &re) || re.Class != refresher.ClassConfig {
 		t.Errorf("MinTTL 15s with 10s tokens: err %v; want a config error (the server cannot give that)", err)
 	}
-	if got := e.h.TokenRequests(); got != 4 {
-		t.Errorf("MinTTL beyond the lifetime: %d token requests; want 4 (one attempt)", got)
+	if got := e.h.TokenRequests(); got != 5 {
+		t.Errorf("MinTTL beyond the lifetime: %d token requests; want 5 (one attempt)", got)
 	}
 }

@@ -194,22 +194,22 @@ type tokenProc struct {
 	stdin  io.WriteCloser
 	once   sync.Once // closes stdin
 	stdout *bufio.Reader
-	stderr syncBuffer
+	stderr helperStderr
 }
 
-// syncBuffer is a strings.Builder safe for the exec copier and the test.
-type syncBuffer struct {
+// helperStderr collects a helper's stderr; safe for exec's copier and the test.
+type helperStderr struct {
 	mu sync.Mutex // guards b
 	b  strings.Builder
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *helperStderr) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *helperStderr) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
