@@ -57,10 +57,11 @@ func (e *Error) Message() string {
 		return fmt.Sprintf("the secret of %q was rejected by %s (%s): it may have been rotated or the client deactivated; run: tokentray set-secret %s",
 			e.Client, host, code, e.Client)
 	case ClassScope:
-		s := fmt.Sprintf("%s refused the scopes of %q (%s)", host, e.Client, code)
-		if e.hint != "" {
-			return fmt.Sprintf("%s: %s", s, e.hint)
+		if e.Status == 0 && e.Code == "" && e.hint != "" {
+			// Refused here, before any request.
+			return fmt.Sprintf("cannot ask for those scopes for %q: %s", e.Client, e.hint)
 		}
+		s := fmt.Sprintf("%s refused the scopes of %q (%s)", host, e.Client, code)
 		if len(e.Scopes) > 0 {
 			s += ": " + strings.Join(e.Scopes, " ") + " may not be granted to this client"
 		}
@@ -74,10 +75,7 @@ func (e *Error) Message() string {
 		}
 		return s + e.validUntilText()
 	case ClassTransient:
-		cause := e.cause
-		if cause == "" {
-			cause = code
-		}
+		cause := e.causeText()
 		s := fmt.Sprintf("could not get a token for %q from %s (%s); retrying with backoff", e.Client, host, cause)
 		if !e.RetryAt.IsZero() {
 			s += ", next at " + clock(e.RetryAt)
@@ -87,14 +85,27 @@ func (e *Error) Message() string {
 		return fmt.Sprintf("the OS keyring is locked or unavailable, so %q cannot be used: unlock the keyring (log in to the desktop session) and retry; run: tokentray doctor", e.Client)
 	default:
 		s := fmt.Sprintf("cannot get a token for %q", e.Client)
-		if e.cause != "" {
-			s += ": " + e.cause
+		if c := e.causeText(); c != "no details" {
+			s += ": " + c
 		}
 		if e.hint != "" {
 			s += "; " + e.hint
 		}
 		return s
 	}
+}
+
+// causeText is the short cause of a transient or config failure: the
+// classifier's phrase, else the status and code, else the underlying error
+// (for Errors built elsewhere).
+func (e *Error) causeText() string {
+	switch {
+	case e.cause != "":
+		return e.cause
+	case e.Status == 0 && e.Code == "" && e.Err != nil:
+		return sanitize(e.Err.Error(), "", 160)
+	}
+	return e.codeText()
 }
 
 func (e *Error) codeText() string {

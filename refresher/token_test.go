@@ -244,7 +244,8 @@ func TestTokenScopeSubsets(t *testing.T) {
 	}
 	_, err := f.r.Token(ctx, "billing", TokenOptions{Scopes: []string{"org:admin"}})
 	var e *Error
-	if !errors.As(err, &e) || e.Class != ClassScope || !slices.Equal(e.Scopes, []string{"org:admin"}) {
+	if !errors.As(err, &e) || e.Class != ClassScope || !slices.Equal(e.Scopes, []string{"org:admin"}) ||
+		!strings.Contains(err.Error(), "not among the client's scopes; add them with: tokentray edit billing") {
 		t.Errorf("scope outside the client's: err = %v; want a scope error naming org:admin", err)
 	}
 }
