@@ -67,7 +67,7 @@ EXAMPLE
 			}
 			var noSecret []string
 			for _, c := range clients {
-				if err := s.Put(c); err != nil {
+				if err := s.Put(exportable(c)); err != nil {
 					return fmt.Errorf("import %s: %w", pos[0], err)
 				}
 				if !have[c.Name] {
