@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -34,8 +35,10 @@ type detailsPane struct {
 	lastClaims []string // claim rows of claimsFor, once loaded
 	lastNote   string
 	name       string
-	copyBtn    *widget.Button // Copy token, for the "Copied" feedback
-	headerBtn  *widget.Button // Copy as header
+	shown      refresher.State // the state on screen, to skip redrawing an unchanged one
+	shownRot   string          // and its rotation badge (which moves with the date)
+	copyBtn    *widget.Button  // Copy token, for the "Copied" feedback
+	headerBtn  *widget.Button  // Copy as header
 }
 
 // copied shows on the copy button that the copy worked, for 2 seconds.
@@ -68,7 +71,7 @@ func newDetailsPane(u *UI) *detailsPane {
 // clear shows the hint to select a client.
 func (d *detailsPane) clear() {
 	d.name, d.claimsFor = "", ""
-	d.expires = nil
+	d.expires, d.shown, d.shownRot = nil, refresher.State{}, ""
 	hint := widget.NewLabelWithStyle("Select a client to see its token, scopes and rotation.", fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
 	d.head.Objects = nil
 	d.head.Refresh()
@@ -82,6 +85,11 @@ func (d *detailsPane) show(st refresher.State) {
 	u := d.u
 	now := u.clock.Now()
 	c := st.Client
+	rot := rotationAt(st, now)
+	if d.name == c.Name && d.shownRot == rotationBadge(rot) && reflect.DeepEqual(d.shown, st) {
+		return // nothing changed since the last drawing
+	}
+	d.shown, d.shownRot = st, rotationBadge(rot)
 	if d.name != c.Name {
 		d.claimsFor, d.lastClaims, d.lastNote = "", nil, ""
 	}
@@ -95,7 +103,6 @@ func (d *detailsPane) show(st refresher.State) {
 		b.set(string(env), envColor(env))
 		head.Add(container.NewCenter(b))
 	}
-	rot := rotationAt(st, now)
 	rb := newBadge()
 	rb.set(rotationBadge(rot), sevColor(rotationSeverity(rot)))
 	head.Add(container.NewCenter(rb))
