@@ -153,7 +153,7 @@ func (a *app) checkSessionBus() check {
 	}
 	c.detail = "DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus"
 	c.fix = "run tokentray inside a desktop session, or start one for a script: " +
-		"dbus-run-session -- sh -c 'echo PASSWORD | gnome-keyring-daemon --unlock --components=secrets; tokentray ...'"
+		"dbus-run-session -- sh -c 'printf %s PASSWORD | gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null; tokentray ...'"
 	return c
 }
 
