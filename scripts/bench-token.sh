@@ -10,7 +10,9 @@
 # program built here), so nothing touches the user's keyring or store.
 #
 # Usage: scripts/bench-token.sh [RUNS]      (default 300 runs per command)
-# Needs: go, hyperfine, dbus-run-session, gnome-keyring-daemon, python3.
+# Needs: go, hyperfine, dbus-run-session, gnome-keyring-daemon, secret-tool, python3.
+# Also measured: secret-tool reading the same keyring item (libsecret, in C),
+# the keyring's own cost for one read.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -122,7 +124,8 @@ echo "bench-token: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)
 hyperfine -N --warmup 20 --runs "$runs" --export-json "$tmp/result.json" \
 	-n "tokentray token (warm)" "$bin --config $cfg token bench" \
 	-n "cli-only binary token (warm)" "$tmp/tokentray-cli --config $cfg token bench" \
-	-n "file-read floor" "$tmp/readfile $tmp/small.txt"
+	-n "file-read floor" "$tmp/readfile $tmp/small.txt" \
+	-n "secret-tool lookup (same item)" "secret-tool lookup service io.github.tokentray username bench/token"
 
 python3 - "$tmp/result.json" <<'EOF'
 import json, sys
@@ -134,4 +137,6 @@ for name in ("tokentray token (warm)", "cli-only binary token (warm)"):
     m = x["median"] * 1000
     print(f"{name:30s} median {m:6.2f} ms (mean {x['mean']*1000:.2f} ± {x['stddev']*1000:.2f})  {m/mf:.2f}x the floor  target < 4 ms: {'met' if m < 4 else 'NOT met'}")
 print(f"{'file-read floor':30s} median {mf:6.2f} ms (mean {floor['mean']*1000:.2f} ± {floor['stddev']*1000:.2f})")
+st = r["secret-tool lookup (same item)"]
+print(f"{'secret-tool lookup (C client)':30s} median {st['median']*1000:6.2f} ms (mean {st['mean']*1000:.2f} ± {st['stddev']*1000:.2f})  {st['median']*1000/mf:.2f}x the floor")
 EOF
