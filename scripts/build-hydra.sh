@@ -26,7 +26,10 @@ mkdir -p "$(dirname "$OUT")"
 echo "build-hydra: building $OUT from tools/hydra (cold: about 80-150 s)"
 start=$SECONDS
 # -mod=readonly: go.mod/go.sum are complete and must not change during a build.
+# The version Hydra reports is the one tools/hydra/go.mod pins.
+version="$(cd "$mod" && go list -m -f '{{.Version}}' github.com/ory/hydra/v2)"
 (cd "$mod" && CGO_ENABLED=1 go build -mod=readonly -trimpath \
+	-ldflags "-X github.com/ory/hydra/v2/driver/config.Version=$version" \
 	-tags sqlite,sqlite_omit_load_extension -o "$OUT.tmp" github.com/ory/hydra/v2)
 mv -f "$OUT.tmp" "$OUT"
 echo "build-hydra: built $OUT in $((SECONDS - start)) s ($("$OUT" version 2>/dev/null | grep -m1 -i version || echo 'version unknown'))"
