@@ -9,7 +9,11 @@
 #     secret the server rejects,
 #   - starts `tokentray --config DIR`,
 #   - checks with dbus-monitor that the tray item registered
-#     (RegisterStatusNotifierItem) and that a notification was sent (Notify),
+#     (RegisterStatusNotifierItem) and that a notification was sent (Notify)
+#     naming the rejected client,
+#   - reads the tray menu over D-Bus (dbusmenu GetLayout): a Copy entry per
+#     client, the status line, Show window, Quit; clicks "Copy token:
+#     smoke-test" and waits for the "Copied ..." notification,
 #   - selects the first client and saves a screenshot to smoke-artifacts/,
 #   - sends SIGTERM and checks that the app exits cleanly within 2 s.
 # Exits non-zero with a message on the first failure. Logs, the D-Bus trace
@@ -128,6 +132,29 @@ grep -A12 'member=Notify' "$ART/dbus.log" | grep -q 'billing-live' ||
   fail "the notification does not name the rejected client billing-live (see $ART/dbus.log)"
 kill -0 "$APP" 2>/dev/null || fail "the app exited early"
 
+# The tray menu, read over D-Bus (com.canonical.dbusmenu) from the item that
+# registered: one Copy entry per client, the status line, Show window, Quit.
+ITEM=$(grep -m1 'member=RegisterStatusNotifierItem' "$ART/dbus.log" | sed -n 's/.*sender=\([^ ]*\).*/\1/p')
+[[ -n $ITEM ]] || fail "cannot tell which bus name registered the tray item"
+tray_menu() {
+  dbus-send --session --print-reply --dest="$ITEM" /StatusNotifierMenu \
+    com.canonical.dbusmenu.GetLayout int32:0 int32:-1 array:string:label >"$ART/tray-menu.txt" 2>&1 &&
+    grep -q '"Copy token: smoke-test"' "$ART/tray-menu.txt" &&
+    grep -q '"Copy token: billing-live (rejected)"' "$ART/tray-menu.txt" &&
+    grep -q '"2 clients · 1 rejected"\|"1 rejected"' "$ART/tray-menu.txt" &&
+    grep -q '"Show window"' "$ART/tray-menu.txt" && grep -q '"Quit"' "$ART/tray-menu.txt"
+}
+wait_for 15 "the tray menu with both clients, the status line, Show window and Quit (see $ART/tray-menu.txt)" tray_menu
+
+# Click "Copy token: smoke-test" in the tray menu: the token goes to the
+# clipboard and a "Copied smoke-test token, expires in mm:ss" notification follows.
+COPY_ID=$(awk '/^ +int32 [0-9]+$/ && !/variant/ {id = $2} /"Copy token: smoke-test"/ {print id; exit}' "$ART/tray-menu.txt")
+[[ -n $COPY_ID ]] || fail "no id for the tray item Copy token: smoke-test"
+dbus-send --session --type=method_call --dest="$ITEM" /StatusNotifierMenu \
+  com.canonical.dbusmenu.Event int32:"$COPY_ID" string:clicked variant:int32:0 uint32:0 ||
+  fail "clicking the tray item over D-Bus"
+wait_for 10 "the Copied notification after the tray click" grep -q 'Copied smoke-test token, expires in [0-9][0-9]:[0-9][0-9]' "$ART/dbus.log"
+
 wait_for 20 "the window" xdotool search --onlyvisible --name '^Tokentray$'
 window_ms=$((($(date +%s%N) - launched) / 1000000))
 WIN=$(xdotool search --onlyvisible --name '^Tokentray$' | head -n1)
@@ -166,4 +193,4 @@ if grep -qiE 'panic|data race|fatal' "$ART/app.log"; then
   fail "the app log shows a panic, race or fatal error"
 fi
 
-echo "smoke-gui: ok: tray registered ${tray_ms} ms after launch (window seen at ${window_ms} ms); notification sent; exit ${exit_ms} ms after SIGTERM; rig total $((($(date +%s%N) - start) / 1000000)) ms"
+echo "smoke-gui: ok: tray registered ${tray_ms} ms after launch (window seen at ${window_ms} ms); tray menu right; tray copy notified; rejection notified; exit ${exit_ms} ms after SIGTERM; rig total $((($(date +%s%N) - start) / 1000000)) ms"
