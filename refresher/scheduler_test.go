@@ -494,3 +494,34 @@ func TestSweepBoundsFetchesInFlight(t *testing.T) {
 		}
 	})
 }
+
+func TestStartContextEndStopsTheScheduler(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := b.r.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.r.Start(ctx); err == nil {
+			t.Errorf("second Start: nil error; want already running")
+		}
+		synctest.Wait()
+		cancel()
+		synctest.Wait()
+		n := b.srv.count()
+		time.Sleep(3 * time.Hour)
+		synctest.Wait()
+		if got := b.srv.count(); got != n {
+			t.Errorf("requests after the context ended = %d; want %d (no more sweeps)", got, n)
+		}
+		// Start again after the stop.
+		if err := b.r.Start(context.Background()); err != nil {
+			t.Fatalf("Start after stop: %v", err)
+		}
+		synctest.Wait()
+		if got := b.srv.count(); got != n+1 {
+			t.Errorf("requests after a new Start = %d; want %d", got, n+1)
+		}
+		b.stop(t)
+	})
+}

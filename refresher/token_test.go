@@ -280,22 +280,44 @@ func TestTokenConcurrentCallsFetchOnce(t *testing.T) {
 }
 
 func TestTokenKeyringRefusesToken(t *testing.T) {
-	f := newFixture(t)
-	f.kr.SetMaxSize(30) // the secret fits, the token JSON does not
-	ctx := context.Background()
-	res, err := f.r.Token(ctx, "billing", TokenOptions{})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		setup func(kr *vaulttest.Keyring)
+		want  error
+	}{
+		{"too big", func(kr *vaulttest.Keyring) { kr.SetMaxSize(30) }, vault.ErrTooBig}, // the secret fits, the token JSON does not
+		{"locked for writing", func(kr *vaulttest.Keyring) {
+			kr.FailWith(func(op, key string) error {
+				if op == "set" {
+					return vault.ErrKeyringLocked
+				}
+				return nil
+			})
+		}, vault.ErrKeyringLocked},
 	}
-	if !errors.Is(res.NotCached, vault.ErrTooBig) {
-		t.Errorf("NotCached = %v; want ErrTooBig", res.NotCached)
-	}
-	res, err = f.r.Token(ctx, "billing", TokenOptions{})
-	if err != nil || res.Source != FromMemory {
-		t.Errorf("second call: Source = %q, err = %v; want memory", res.Source, err)
-	}
-	if !errors.Is(res.NotCached, vault.ErrTooBig) {
-		t.Errorf("second call: NotCached = %v; want ErrTooBig still reported", res.NotCached)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			tt.setup(f.kr)
+			ctx := context.Background()
+			res, err := f.r.Token(ctx, "billing", TokenOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !errors.Is(res.NotCached, tt.want) {
+				t.Errorf("NotCached = %v; want %v", res.NotCached, tt.want)
+			}
+			res, err = f.r.Token(ctx, "billing", TokenOptions{})
+			if err != nil || res.Source != FromMemory {
+				t.Errorf("second call: Source = %q, err = %v; want memory", res.Source, err)
+			}
+			if !errors.Is(res.NotCached, tt.want) {
+				t.Errorf("second call: NotCached = %v; want %v still reported", res.NotCached, tt.want)
+			}
+			if got := f.srv.count(); got != 1 {
+				t.Errorf("requests = %d; want 1", got)
+			}
+		})
 	}
 }
 
