@@ -146,13 +146,6 @@ func (d *detailsPane) show(st refresher.State) {
 		objs = append(objs, section("Last error", ago, container.NewVBox(l1, l2)))
 	}
 
-	objs = append(objs, section("Client", "", grid(
-		"Token URL", c.TokenURL,
-		"Client ID", c.ClientID,
-		"Auth style", authStyleText(c.AuthStyle),
-		"Audience", orDash(c.Audience()),
-		"Environment", string(c.Environment()),
-	)))
 	objs = append(objs, section("Scopes", scopeSummary(st), scopeList(st)))
 
 	tok := []string{"Fetched", timeText(st.FetchedAt, now), "Expires", timeText(st.Expiry, now), "Fingerprint", orDash(st.Fingerprint)}
@@ -176,6 +169,13 @@ func (d *detailsPane) show(st refresher.State) {
 	note.Truncation, note.Wrapping = fyne.TextTruncateOff, fyne.TextWrapWord
 	objs = append(objs, section("Rotation", "every 90 days", container.NewVBox(grid(rotText...), note)))
 
+	objs = append(objs, section("Client", "", grid(
+		"Token URL", c.TokenURL,
+		"Client ID", c.ClientID,
+		"Auth style", authStyleText(c.AuthStyle),
+		"Audience", orDash(c.Audience()),
+		"Environment", string(c.Environment()),
+	)))
 	d.box.Objects = objs
 	d.box.Refresh()
 }
