@@ -125,9 +125,17 @@ func New(opts Options) *Refresher {
 // with expiries stay right across a suspend.
 func (r *Refresher) now() time.Time { return r.opts.Now().Round(0) }
 
-// margin is how long before expiry t is refreshed.
+// margin is how long before expiry t is refreshed: max(MarginMin,
+// MarginFraction of its lifetime), but never more than half the lifetime,
+// so that a token shorter-lived than MarginMin is still reused for a while
+// rather than fetched on every call.
 func (r *Refresher) margin(t vault.Token) time.Duration {
-	return max(r.opts.MarginMin, time.Duration(r.opts.MarginFraction*float64(t.Lifetime())))
+	life := t.Lifetime()
+	m := max(r.opts.MarginMin, time.Duration(r.opts.MarginFraction*float64(life)))
+	if life > 0 && m > life/2 {
+		m = life / 2
+	}
+	return m
 }
 
 // fresh reports whether t has more than the margin and minTTL left at now.
@@ -275,9 +283,9 @@ func (r *Refresher) Token(ctx context.Context, name string, opts TokenOptions) (
 		if t, err := r.store.Token(name, set); err == nil && t.AccessToken != known && r.fresh(t, now, opts.MinTTL) {
 			r.mu.Lock()
 			r.adoptLocked(name, key, set, t, requested)
-			res := resultOf(s, FromKeyring, requested)
 			r.mu.Unlock()
-			return res, nil
+			return Result{Token: t, Source: FromKeyring, Requested: slices.Clone(requested),
+				Missing: vault.MissingScopes(requested, t.Scopes)}, nil
 		} else if err != nil && !errors.Is(err, vault.ErrNotFound) {
 			r.log.Debug("cached token unreadable", "client", name, "err", err)
 		}
@@ -329,13 +337,18 @@ func (r *Refresher) clearFailureLocked(s *slot) {
 // dueAt is when the scheduler should refresh t: at the margin, minus a
 // random jitter.
 func (r *Refresher) dueAt(t vault.Token) time.Time {
-	due := t.Expiry.Add(-r.margin(t))
+	m := r.margin(t)
+	due := t.Expiry.Add(-m)
 	if j := r.opts.Jitter; j > 0 {
-		// Never earlier than halfway through the token's life.
-		j = min(j, t.Lifetime()/2)
+		// Never earlier than halfway to the margin.
+		j = min(j, (t.Lifetime()-m)/2)
 		if j > 0 {
 			due = due.Add(-rand.N(j))
 		}
+	}
+	// However short the token, no more than one scheduled fetch a second.
+	if floor := t.FetchedAt.Add(time.Second); due.Before(floor) {
+		due = floor
 	}
 	return due
 }

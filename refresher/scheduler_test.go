@@ -525,3 +525,24 @@ func TestStartContextEndStopsTheScheduler(t *testing.T) {
 		b.stop(t)
 	})
 }
+
+func TestSchedulerShortLivedTokensDoNotHammer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, func(o *Options) { o.Jitter = 0 }) // default jitter
+		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+			tokenOK(w, map[string]any{"access_token": fmt.Sprintf("t%d", n), "expires_in": 60})
+		})
+		b.start(t)
+		defer b.stop(t)
+		res, err := b.r.Token(context.Background(), "billing", TokenOptions{})
+		if err != nil || res.Source != FromMemory {
+			t.Errorf("Token right after the fetch: %q, %v; want memory (margin capped at half of 60s)", res.Source, err)
+		}
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		// Every 15 to 30 seconds (half the lifetime, less up to half of that as jitter).
+		if got := b.srv.count(); got < 20 || got > 41 {
+			t.Errorf("requests in 10 minutes of 60s tokens = %d; want 20 to 41", got)
+		}
+	})
+}
