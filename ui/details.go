@@ -367,6 +367,7 @@ func scopeList(st refresher.State) fyne.CanvasObject {
 		l.Wrapping = fyne.TextWrapWord
 		box.Add(l)
 	}
+	rows := container.New(layout.NewFormLayout()) // names in one column, descriptions aligned
 	row := func(icon fyne.Resource, name, desc string, imp widget.Importance) {
 		n := widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 		n.Importance = imp
@@ -374,8 +375,10 @@ func scopeList(st refresher.State) fyne.CanvasObject {
 		if imp == widget.DangerImportance {
 			dl.Segments[0].(*widget.TextSegment).Style.ColorName = theme.ColorNameError
 		}
-		box.Add(container.NewBorder(nil, nil, container.NewHBox(widget.NewIcon(icon), n), nil, dl))
+		rows.Add(container.NewHBox(widget.NewIcon(icon), n))
+		rows.Add(dl)
 	}
+	box.Add(rows)
 	for _, s := range st.Client.Scopes {
 		switch {
 		case slices.Contains(missing, s):
