@@ -126,16 +126,11 @@ func New(opts Options) *Refresher {
 func (r *Refresher) now() time.Time { return r.opts.Now().Round(0) }
 
 // margin is how long before expiry t is refreshed: max(MarginMin,
-// MarginFraction of its lifetime), but never more than half the lifetime,
-// so that a token shorter-lived than MarginMin is still reused for a while
-// rather than fetched on every call.
+// MarginFraction of its lifetime). A token living less than MarginMin is
+// never fresh: Token fetches on every call (lower MarginMin for such
+// servers), and the scheduler refreshes it at half its life.
 func (r *Refresher) margin(t vault.Token) time.Duration {
-	life := t.Lifetime()
-	m := max(r.opts.MarginMin, time.Duration(r.opts.MarginFraction*float64(life)))
-	if life > 0 && m > life/2 {
-		m = life / 2
-	}
-	return m
+	return max(r.opts.MarginMin, time.Duration(r.opts.MarginFraction*float64(t.Lifetime())))
 }
 
 // fresh reports whether t has more than the margin and minTTL left at now.
@@ -346,11 +341,18 @@ func (r *Refresher) dueAt(t vault.Token) time.Time {
 			due = due.Add(-rand.N(j))
 		}
 	}
-	// However short the token, no more than one scheduled fetch a second.
-	if floor := t.FetchedAt.Add(time.Second); due.Before(floor) {
-		due = floor
-	}
 	return due
+}
+
+// autoDueAt is when the scheduler refreshes a slot on its own: at dueAt,
+// but not before half the token's life (at least a second), so that a
+// token shorter-lived than the margin does not make it fetch in a loop.
+func autoDueAt(s *slot) time.Time {
+	floor := s.tok.FetchedAt.Add(max(s.tok.Lifetime()/2, time.Second))
+	if s.dueAt.Before(floor) {
+		return floor
+	}
+	return s.dueAt
 }
 
 // flight is the outcome of one fetch shared by the callers that waited for

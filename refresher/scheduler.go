@@ -195,7 +195,7 @@ func (r *Refresher) Stop(ctx context.Context) error {
 func (r *Refresher) Sweep(ctx context.Context) int {
 	r.sweepMu.Lock()
 	defer r.sweepMu.Unlock()
-	n, _ := r.sweepLocked(ctx)
+	n, _ := r.sweepLocked(ctx, false)
 	return n
 }
 
@@ -207,7 +207,7 @@ func (r *Refresher) trySweep(ctx context.Context) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	defer r.sweepMu.Unlock()
-	_, next := r.sweepLocked(ctx)
+	_, next := r.sweepLocked(ctx, true)
 	return next, true
 }
 
@@ -227,8 +227,15 @@ func (r *Refresher) detectJump() (time.Duration, bool) {
 	return 0, false
 }
 
-// sweepLocked is Sweep under r.sweepMu.
-func (r *Refresher) sweepLocked(ctx context.Context) (int, time.Time) {
+// sweepLocked is Sweep under r.sweepMu. auto (the scheduler's own sweeps)
+// refreshes a token no earlier than autoDueAt.
+func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time) {
+	dueAt := func(s *slot) time.Time {
+		if auto {
+			return autoDueAt(s)
+		}
+		return s.dueAt
+	}
 	jumpBy, jump := r.detectJump()
 	if jump {
 		r.log.Info("clock jump detected: re-checking every client", "jump", jumpBy.Round(time.Second))
@@ -261,10 +268,10 @@ func (r *Refresher) sweepLocked(ctx context.Context) (int, time.Time) {
 			}
 		case !usable(s.tok, now, 0):
 			due = append(due, name)
-		case !now.Before(s.dueAt) || (jump && !r.fresh(s.tok, now, 0)):
+		case !now.Before(dueAt(s)) || (jump && !r.fresh(s.tok, now, 0)):
 			due = append(due, name)
 		default:
-			soonest(s.dueAt)
+			soonest(dueAt(s))
 		}
 	}
 	r.mu.Unlock()
@@ -298,7 +305,7 @@ func (r *Refresher) sweepLocked(ctx context.Context) (int, time.Time) {
 			if s.err != nil {
 				soonest(s.nextAttempt)
 			} else if usable(s.tok, now, 0) {
-				soonest(s.dueAt)
+				soonest(dueAt(s))
 			}
 		}
 	}

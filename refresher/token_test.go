@@ -148,7 +148,6 @@ func TestTokenMarginRule(t *testing.T) {
 		{time.Hour, 12 * time.Minute},       // 20% of 1h
 		{10 * time.Minute, 5 * time.Minute}, // the 5-minute floor
 		{24 * time.Hour, 288 * time.Minute},
-		{time.Minute, 30 * time.Second}, // shorter than the floor: half the lifetime
 	}
 	for _, tt := range tests {
 		t.Run(tt.life.String(), func(t *testing.T) {
