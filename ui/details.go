@@ -27,6 +27,7 @@ type detailsPane struct {
 	root    *fyne.Container // head pinned above the scrolling sections
 	head    *fyne.Container
 	scroll  *container.Scroll
+	hint    *fyne.Container // "select a client", shown instead of scroll
 	box     *fyne.Container
 	expires *widget.Label // countdown line, ticked
 	claims  *fyne.Container
@@ -63,7 +64,8 @@ func (d *detailsPane) copied(name string, header bool) {
 func newDetailsPane(u *UI) *detailsPane {
 	d := &detailsPane{u: u, box: container.NewVBox(), head: container.NewVBox()}
 	d.scroll = container.NewVScroll(container.NewPadded(d.box))
-	d.root = container.NewBorder(container.NewPadded(d.head), nil, nil, nil, d.scroll)
+	d.hint = container.NewCenter(widget.NewLabelWithStyle("Select a client to see its token, scopes and rotation.", fyne.TextAlignCenter, fyne.TextStyle{Italic: true}))
+	d.root = container.NewBorder(container.NewPadded(d.head), nil, nil, nil, container.NewStack(d.scroll, d.hint))
 	d.clear()
 	return d
 }
@@ -72,11 +74,12 @@ func newDetailsPane(u *UI) *detailsPane {
 func (d *detailsPane) clear() {
 	d.name, d.claimsFor = "", ""
 	d.expires, d.shown, d.shownRot = nil, refresher.State{}, ""
-	hint := widget.NewLabelWithStyle("Select a client to see its token, scopes and rotation.", fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
 	d.head.Objects = nil
 	d.head.Refresh()
-	d.box.Objects = []fyne.CanvasObject{layout.NewSpacer(), hint}
+	d.box.Objects = nil
 	d.box.Refresh()
+	d.scroll.Hide()
+	d.hint.Show()
 }
 
 // show renders st; called on selection and whenever a snapshot of the
@@ -125,6 +128,8 @@ func (d *detailsPane) show(st refresher.State) {
 	d.copyBtn, d.headerBtn = copyBtn, headerBtn
 	actions := container.NewGridWithColumns(3, copyBtn, headerBtn, refreshBtn, secretBtn, editBtn, removeBtn)
 
+	d.hint.Hide()
+	d.scroll.Show()
 	d.head.Objects = []fyne.CanvasObject{head, d.expires, actions}
 	d.head.Refresh()
 	var objs []fyne.CanvasObject

@@ -43,6 +43,7 @@ type clientForm struct {
 	result                                             *widget.Label // outcome of Test
 	testBtn, saveBtn                                   *widget.Button
 	ready                                              bool // all widgets built: validate may run
+	body                                               *fyne.Container
 }
 
 // showForm opens the form to add a client (c nil) or edit c.
@@ -145,6 +146,7 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 		widget.NewFormItem("Custom scopes", withErr(f.custom, fieldScopes)),
 	)
 	body := container.NewVBox(form, f.warnings, f.errs[fieldOther], f.result)
+	f.body = body
 	buttons := container.NewHBox(f.testBtn, layout.NewSpacer(), cancel, f.saveBtn)
 	f.win.SetContent(container.NewBorder(nil, container.NewPadded(buttons), nil, nil, container.NewVScroll(container.NewPadded(body))))
 	f.win.Resize(fyne.NewSize(680, 760))
@@ -230,15 +232,25 @@ func (f *clientForm) validate() bool {
 		return false
 	}
 	p := f.problems()
+	relayout := false
 	for field, l := range f.errs {
 		msg, bad := p[field]
-		if bad && (f.touched[field] || field == fieldOther) {
+		show := bad && (f.touched[field] || field == fieldOther)
+		if show != l.Visible() {
+			relayout = true
+		}
+		if show {
 			l.SetText(msg)
 			l.Show()
 		} else {
 			l.Hide()
 		}
 	}
+	defer func() {
+		if relayout {
+			f.body.Refresh() // the form's rows change height
+		}
+	}()
 	c := f.client()
 	warn := catalog.Warnings(c.Scopes)
 	if u, err := url.Parse(c.TokenURL); err == nil && u.Scheme == "http" && vault.ValidateTokenURL(c.TokenURL) == nil {
