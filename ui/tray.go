@@ -64,7 +64,7 @@ func (u *UI) buildTrayMenu() (*fyne.Menu, fyne.Resource, string) {
 	u.showOverall()
 	var items []*fyne.MenuItem
 	var sig strings.Builder
-	fmt.Fprintf(&sig, "%d|%s", sev, line)
+	fmt.Fprintf(&sig, "%d|%s", sev, u.overall)
 	for i, name := range names {
 		st := u.states[name]
 		if i == maxTrayClients {
@@ -79,7 +79,7 @@ func (u *UI) buildTrayMenu() (*fyne.Menu, fyne.Resource, string) {
 	if len(all) > 0 {
 		items = append(items, fyne.NewMenuItemSeparator())
 	}
-	status := fyne.NewMenuItem(line, u.showWindow)
+	status := fyne.NewMenuItem(u.overall, u.showWindow)
 	items = append(items, status, fyne.NewMenuItem("Show window", u.showWindow), fyne.NewMenuItemSeparator())
 	quit := fyne.NewMenuItem("Quit", u.Quit)
 	quit.IsQuit = true

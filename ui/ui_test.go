@@ -266,7 +266,7 @@ func TestTrayItemsMatchClients(t *testing.T) {
 		}
 		want = append(want, l)
 	}
-	want = append(want, "More… (12 clients)", "1 rejected", "Show window", "Quit")
+	want = append(want, "More… (12 clients)", "12 clients · 1 rejected", "Show window", "Quit")
 	if strings.Join(labels, "\n") != strings.Join(want, "\n") {
 		t.Errorf("tray items:\ngot  %q\nwant %q", labels, want)
 	}
