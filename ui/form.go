@@ -275,13 +275,16 @@ func (f *clientForm) touchAll() {
 	}
 }
 
-// testSecret is the secret to test with: the entry's, or the stored one
+// testSecret returns a function (to call off the UI thread: the keyring may
+// be slow) giving the secret to test with: the entry's, or the stored one
 // when editing with the entry left empty.
-func (f *clientForm) testSecret() (string, error) {
-	if f.secret.Text != "" || f.orig == nil || f.u.opts.Store == nil {
-		return vault.NormalizeSecret(f.secret.Text)
+func (f *clientForm) testSecret() func() (string, error) {
+	typed := f.secret.Text
+	if typed != "" || f.orig == nil || f.u.opts.Store == nil {
+		return func() (string, error) { return vault.NormalizeSecret(typed) }
 	}
-	return f.u.opts.Store.Secret(f.orig.Name)
+	store, name := f.u.opts.Store, f.orig.Name
+	return func() (string, error) { return store.Secret(name) }
 }
 
 // onTest does one real token exchange with what the form holds and shows
@@ -304,8 +307,9 @@ func (f *clientForm) onTest() {
 	f.result.SetText("Requesting a token from " + hostOf(c.TokenURL) + "…")
 	f.testBtn.Disable()
 	u := f.u
+	secretOf := f.testSecret()
 	u.async(func() {
-		secret, err := f.testSecret()
+		secret, err := secretOf()
 		var res refresher.Result
 		if err == nil {
 			res, err = refresher.Exchange(u.ctx, u.opts.HTTPClient, c, secret, nil)

@@ -400,3 +400,19 @@ func findPasswordEntry(t *testing.T, o fyne.CanvasObject) *widget.Entry {
 	}
 	return found
 }
+
+func TestFormTestUsesStoredSecretWhenEditing(t *testing.T) {
+	ts := tokenServer(t, "m2m-client-test-billing", "stored-secret", []string{"models:read", "chat:invoke"})
+	r := newRig(t)
+	c := client("billing", time.Time{})
+	c.TokenURL = ts.URL + "/token"
+	if err := r.store.Add(c, "stored-secret"); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := r.store.Get("billing")
+	f := r.ui.newForm(&stored)
+	test.Tap(f.testBtn)
+	if want := "Granted: chat:invoke models:read"; !strings.Contains(f.result.Text, "Token received") || !strings.Contains(f.result.Text, want) {
+		t.Errorf("test result with the stored secret: got %q; want success and %q", f.result.Text, want)
+	}
+}
