@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -624,5 +627,33 @@ func TestQuiet(t *testing.T) {
 	_, stderr = h.mustRun(0, "secret-q\n", "add", "q", "--token-url", h.ts.tokenURL(), "--client-id", "x", "--no-test", "--scope", "org:admin")
 	if !strings.Contains(stderr, "warning: org:admin") {
 		t.Errorf("add of a broad scope: stderr %q; want a warning", stderr)
+	}
+}
+
+// TestDoctorTLS: an https token URL is reachable only over TLS with a
+// certificate the client trusts.
+func TestDoctorTLS(t *testing.T) {
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	}))
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	tokenURL := tlsSrv.URL + "/oauth2/token"
+
+	h := newHarness(t)
+	h.vars["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/run/user/1000/bus"
+	h.http = tlsSrv.Client() // trusts the test certificate
+	h.secrets = append(h.secrets, "tls-secret")
+	h.mustRun(0, "tls-secret", "add", "tls", "--token-url", tokenURL, "--client-id", "x", "--no-test")
+	stdout, _ := h.mustRun(0, "", "doctor")
+	if !strings.Contains(stdout, "ok    endpoint "+tokenURL+": reachable over TLS 1.3") {
+		t.Errorf("doctor with a trusted TLS endpoint:\n%s", stdout)
+	}
+
+	h.http = nil // the system's roots do not trust the test certificate
+	code, stdout, _ := h.run("", "doctor")
+	if code != ExitEndpoint || !strings.Contains(stdout, "FAIL  endpoint "+tokenURL) || !strings.Contains(stdout, "certificate") {
+		t.Errorf("doctor with an untrusted certificate: exit %d\n%s", code, stdout)
 	}
 }
