@@ -30,7 +30,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -47,15 +46,32 @@ const (
 // maxBody caps the response body read (1 MiB).
 const maxBody = 1 << 20
 
-var projectRE = regexp.MustCompile(`^project-(test|live)-[A-Za-z0-9-]{1,100}$`)
-
 // ValidateProjectID checks a Stytch project ID: "project-test-..." or
 // "project-live-...".
 func ValidateProjectID(id string) error {
-	if !projectRE.MatchString(id) {
+	if !validProjectID(id) {
 		return &vault.ValidationError{Field: "project_id", Problem: fmt.Sprintf("%q is not a Stytch project ID: copy it (project-test-... or project-live-...) from the Stytch dashboard, Project ID & API keys", id)}
 	}
 	return nil
+}
+
+// validProjectID matches ^project-(test|live)-[A-Za-z0-9-]{1,100}$ without a
+// package-level regexp, whose compilation every tokentray process would pay
+// for at start.
+func validProjectID(id string) bool {
+	rest, ok := strings.CutPrefix(id, "project-test-")
+	if !ok {
+		rest, ok = strings.CutPrefix(id, "project-live-")
+	}
+	if !ok || len(rest) < 1 || len(rest) > 100 {
+		return false
+	}
+	for _, r := range rest {
+		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // BaseURL returns the API base URL for a project ID: TestBaseURL for
