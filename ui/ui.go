@@ -15,6 +15,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -101,6 +102,8 @@ type UI struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the subscription reader
 	sub    *refresher.Subscription
+	// stopped is set by Stop: the driver is gone, the clipboard with it.
+	stopped atomic.Bool
 
 	// The fields below belong to the UI thread.
 	win        fyne.Window
@@ -180,15 +183,27 @@ func (u *UI) Start() {
 // cleared first if it still holds a token Tokentray put there.
 func (u *UI) Quit() {
 	fyne.Do(func() {
-		u.clip.clear()
+		if !u.stopped.Load() {
+			u.clearClipboardAtExit()
+		}
 		u.app.Quit()
 	})
+}
+
+// clearClipboardAtExit clears a token of ours from the clipboard. When the
+// driver already shut down (Fyne's own SIGTERM handler may win the race
+// with main's), fyne.Do runs this inline and the clipboard call fails with
+// a panic: there is nothing left to clear then, so it is ignored.
+func (u *UI) clearClipboardAtExit() {
+	defer func() { _ = recover() }()
+	u.clip.clear()
 }
 
 // Stop releases what Start took: it stops the event loop and the tickers
 // and waits for them. Call it after the app's Run returns (the clipboard is
 // cleared by Quit, while the driver still runs).
 func (u *UI) Stop() {
+	u.stopped.Store(true)
 	u.cancel()
 	if u.sub != nil {
 		u.sub.Close()
