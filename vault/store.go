@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
-	"github.com/google/renameio/v2"
 )
 
 // DefaultService is Tokentray's app ID: the Fyne app ID and the keyring
@@ -196,25 +195,12 @@ func (s *Store) write(clients []Client) error {
 	path := s.IndexPath()
 	if old, err := os.ReadFile(path); err == nil && len(old) > 0 {
 		if _, err := DecodeIndex(old); err == nil {
-			if err := renameio.WriteFile(filepath.Join(s.dir, BackupFile), old, 0o600); err != nil {
+			if err := writeFileAtomic(filepath.Join(s.dir, BackupFile), old, nil); err != nil {
 				return fmt.Errorf("vault: back up index: %w", err)
 			}
 		}
 	}
-	pf, err := renameio.NewPendingFile(path, renameio.WithPermissions(0o600))
-	if err != nil {
-		return fmt.Errorf("vault: write index: %w", err)
-	}
-	defer pf.Cleanup()
-	if _, err := pf.Write(data); err != nil {
-		return fmt.Errorf("vault: write index: %w", err)
-	}
-	if s.beforeReplace != nil {
-		if err := s.beforeReplace(); err != nil {
-			return fmt.Errorf("vault: write index: %w", err)
-		}
-	}
-	if err := pf.CloseAtomicallyReplace(); err != nil {
+	if err := writeFileAtomic(path, data, s.beforeReplace); err != nil {
 		return fmt.Errorf("vault: write index: %w", err)
 	}
 	return nil
