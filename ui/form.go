@@ -299,9 +299,15 @@ func (f *clientForm) onTest() {
 		f.result.SetText("Fix the fields marked above before testing.")
 		return
 	}
-	c, err := f.client().Normalize()
-	if err != nil && f.orig == nil {
-		c.Name = "test" // a name is not needed for an exchange
+	cl := f.client()
+	if vault.ValidateName(cl.Name) != nil {
+		cl.Name = "test" // an exchange needs no name; Save will ask for a good one
+	}
+	c, err := cl.Normalize()
+	if err != nil {
+		f.result.Importance = widget.DangerImportance
+		f.result.SetText("Fix this before testing: " + problem(err))
+		return
 	}
 	f.result.Importance = widget.MediumImportance
 	f.result.SetText("Requesting a token from " + hostOf(c.TokenURL) + "…")
