@@ -367,19 +367,35 @@ func (f *clientForm) onSave() {
 	if store == nil {
 		return
 	}
-	var err error
-	if f.orig == nil {
-		err = store.Add(c, secret)
-	} else {
-		err = store.Update(c.Name, func(old *vault.Client) error {
-			old.TokenURL, old.ClientID, old.AuthStyle = c.TokenURL, c.ClientID, c.AuthStyle
-			old.Scopes, old.EndpointParams = c.Scopes, c.EndpointParams
-			return nil
-		})
-		if err == nil && secret != "" {
-			err = store.SetSecret(c.Name, secret)
+	adding := f.orig == nil
+	f.saveBtn.Disable()
+	f.u.async(func() { // the keyring may be slow, or ask for a password
+		var err error
+		if adding {
+			err = store.Add(c, secret)
+		} else {
+			err = store.Update(c.Name, func(old *vault.Client) error {
+				old.TokenURL, old.ClientID, old.AuthStyle = c.TokenURL, c.ClientID, c.AuthStyle
+				old.Scopes, old.EndpointParams = c.Scopes, c.EndpointParams
+				return nil
+			})
+			if err == nil && secret != "" {
+				err = store.SetSecret(c.Name, secret)
+			}
 		}
-	}
+		saved := c
+		if err == nil {
+			if got, gerr := store.Get(c.Name); gerr == nil {
+				saved = got // with the dates the store set
+			}
+		}
+		fyne.Do(func() { f.saved(saved, err) })
+	})
+}
+
+// saved closes the form after a successful save, or shows why it failed.
+func (f *clientForm) saved(c vault.Client, err error) {
+	f.saveBtn.Enable()
 	if err != nil {
 		l := f.errs[fieldOther]
 		var ve *vault.ValidationError
@@ -390,6 +406,7 @@ func (f *clientForm) onSave() {
 		}
 		l.SetText(problem(err))
 		l.Show()
+		f.body.Refresh()
 		return
 	}
 	f.ready = false
@@ -405,10 +422,7 @@ func (f *clientForm) onSave() {
 	if !ok {
 		st = refresher.State{Phase: refresher.PhaseNone}
 	}
-	if got, err := store.Get(c.Name); err == nil {
-		c = got // with the dates the store set
-	}
-	st.Client, st.Rotation = c, store.Rotation(c)
+	st.Client, st.Rotation = c, rotationAt(refresher.State{Client: c}, u.clock.Now())
 	u.states[c.Name] = st
 	u.selected = ""
 	u.refreshAll()
