@@ -75,6 +75,7 @@ func (u *UI) build() {
 		nil, nil, split))
 	u.win.SetMainMenu(u.mainMenu())
 	u.win.Resize(fyne.NewSize(1080, 680))
+	u.win.CenterOnScreen()
 
 	ctrl := func(k fyne.KeyName, f func()) {
 		u.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { f() })
