@@ -6,7 +6,7 @@
 # the headless GUI smoke of the built binary (Xvfb, tray host, dunst).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export LANG=en_US.UTF-8 LC_ALL=en_US.UTF-8
+export LANG=en_US.UTF-8
 export PATH=$PATH:/usr/local/go/bin
 
 scripts/setup-debian.sh --tests

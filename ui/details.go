@@ -118,7 +118,7 @@ func (d *detailsPane) show(st refresher.State) {
 	copyBtn := &widget.Button{Text: "Copy token", Icon: theme.ContentCopyIcon(), Importance: widget.HighImportance, OnTapped: func() { u.copyToken(name, false) }}
 	headerBtn := &widget.Button{Text: "Copy as header", Icon: theme.ContentCopyIcon(), OnTapped: func() { u.copyToken(name, true) }}
 	refreshBtn := &widget.Button{Text: "Refresh now", Icon: theme.ViewRefreshIcon(), OnTapped: func() { u.refreshNow(name) }}
-	secretBtn := &widget.Button{Text: "Set new secret", Icon: theme.LoginIcon(), OnTapped: func() { u.showSetSecret(name) }}
+	secretBtn := &widget.Button{Text: "Rotate secret", Icon: theme.LoginIcon(), OnTapped: func() { u.showRotate(name) }}
 	editBtn := &widget.Button{Text: "Edit", Icon: theme.DocumentCreateIcon(), OnTapped: func() { u.editClient(name) }}
 	removeBtn := &widget.Button{Text: "Remove", Icon: theme.DeleteIcon(), Importance: widget.DangerImportance, OnTapped: func() { u.confirmRemove(name) }}
 	if st.Phase == refresher.PhaseRejected {
@@ -170,7 +170,7 @@ func (d *detailsPane) show(st refresher.State) {
 	if !c.RotationStartedAt.IsZero() {
 		rotText = append(rotText, "In progress", "a new secret is staged since "+c.RotationStartedAt.Local().Format("2 Jan 15:04"))
 	}
-	note := dimText("Rotate: create a new secret in the provider's dashboard, then Set new secret. Tokens issued with the old secret stay valid until they expire.", theme.SizeNameText)
+	note := dimText("Rotate: create a new secret in the provider's dashboard, then Rotate secret: it is proven by a real token exchange before the old one is dropped. Tokens issued with the old secret stay valid until they expire.", theme.SizeNameText)
 	note.Truncation, note.Wrapping = fyne.TextTruncateOff, fyne.TextWrapWord
 	objs = append(objs, section("Rotation", "every 90 days", container.NewVBox(grid(rotText...), note)))
 

@@ -91,7 +91,7 @@ func (n *notifier) check(st refresher.State, now time.Time, p notifyPrefs) []*fy
 		}
 	case vault.RotationOverdue:
 		emit(p.rotation, "overdue", strconv.Itoa(rot.AgeDays), name+"'s secret is overdue for rotation",
-			fmt.Sprintf("It was due on %s, %s ago. Create a new secret in the provider's dashboard and use Set new secret.",
+			fmt.Sprintf("It was due on %s, %s ago. Create a new secret in the provider's dashboard and use Rotate secret.",
 				rot.DueAt.Local().Format("Mon 2 Jan"), days(-rot.DaysLeft)))
 	case vault.RotationOK:
 		delete(n.sent, key("due"))

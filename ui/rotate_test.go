@@ -184,3 +184,16 @@ func TestRotateWizardSecretDate(t *testing.T) {
 		r.closeOverlays()
 	}
 }
+
+func TestDetailsRotateButtonOpensWizard(t *testing.T) {
+	r := rotateRig(t, []string{"models:read"})
+	r.ui.selectClient("billing")
+	btn := findButton(r.ui.details.root, "Rotate secret")
+	if btn == nil {
+		t.Fatal("the details pane has no Rotate secret button")
+	}
+	test.Tap(btn)
+	if r.top() == nil || !strings.Contains(allText(r.top()), "Stage and prove") {
+		t.Fatalf("Rotate secret did not open the rotation wizard")
+	}
+}
