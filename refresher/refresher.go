@@ -265,7 +265,14 @@ func (r *Refresher) Token(ctx context.Context, name string, opts TokenOptions) (
 		}
 		if s.err != nil && (s.held || now.Before(s.nextAttempt)) {
 			res, err := r.staleLocked(s, now, opts.MinTTL, requested)
+			held, setAt := s.held, c.SecretSetAt
 			r.mu.Unlock()
+			if held && r.secretChanged(name, setAt) {
+				// Another process stored a new secret: take it and try again.
+				if rerr := r.Reload(); rerr == nil {
+					return r.Token(ctx, name, opts)
+				}
+			}
 			return res, err
 		}
 	}
@@ -319,6 +326,16 @@ func (r *Refresher) adoptLocked(name, key string, set []string, t vault.Token, r
 	if key == "" {
 		r.publishLocked(e)
 	}
+}
+
+// secretChanged reports whether the stored client's secret was set at
+// another time than setAt (a new secret, stored by another process).
+func (r *Refresher) secretChanged(name string, setAt time.Time) bool {
+	if r.store == nil {
+		return false
+	}
+	c, err := r.store.Get(name)
+	return err == nil && !c.SecretSetAt.Equal(setAt)
 }
 
 func (r *Refresher) clearFailureLocked(s *slot) {

@@ -242,6 +242,13 @@ func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time)
 		r.afterJump(jumpBy)
 		r.checkRotation()
 	}
+	if auto && r.anyHeld() {
+		// A held client waits for a new secret or an edit, which another
+		// process (the command line) may have made.
+		if _, err := r.reload(); err != nil {
+			r.log.Warn("cannot re-read the client list", "err", err)
+		}
+	}
 	now := r.now()
 	var due []string
 	var next time.Time
@@ -314,6 +321,21 @@ func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time)
 		next = now
 	}
 	return len(due), next
+}
+
+// anyHeld reports whether some client waits for a change (rejected or
+// misconfigured).
+func (r *Refresher) anyHeld() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.clients {
+		for _, s := range e.slots {
+			if s.held {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // afterJump adjusts to a wall-clock jump of d beyond monotonic time. A

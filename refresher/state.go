@@ -195,18 +195,35 @@ func sameIdentity(a, b vault.Client) bool {
 // cached tokens. The scheduler, when running, then checks the clients at
 // once (a new client gets its first token).
 func (r *Refresher) Reload() error {
+	changed, err := r.reload()
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	sched := r.sched
+	r.mu.Unlock()
+	if changed && sched != nil {
+		sched.kick()
+	}
+	return nil
+}
+
+// reload is Reload without waking the scheduler; it reports whether a
+// client was added, or its secret or identity changed (something to fetch).
+func (r *Refresher) reload() (bool, error) {
 	if r.store == nil {
-		return errors.New("refresher: reload: no store")
+		return false, errors.New("refresher: reload: no store")
 	}
 	clients, err := r.store.List()
 	if err != nil {
-		return fmt.Errorf("refresher: reload: %w", err)
+		return false, fmt.Errorf("refresher: reload: %w", err)
 	}
 	type drop struct {
 		name   string
 		scopes []string
 	}
 	var drops []drop
+	changed := false
 	r.mu.Lock()
 	seen := make(map[string]bool, len(clients))
 	for _, c := range clients {
@@ -216,11 +233,13 @@ func (r *Refresher) Reload() error {
 			e = r.newEntry(c)
 			r.clients[c.Name] = e
 			r.publishLocked(e)
+			changed = true
 			continue
 		}
 		old := e.client
 		e.client = c
 		if !sameIdentity(old, c) {
+			changed = true
 			e.configs = map[string]*clientcredentials.Config{}
 			for key, s := range e.slots {
 				if s.inFlight {
@@ -233,6 +252,7 @@ func (r *Refresher) Reload() error {
 				drops = append(drops, drop{c.Name, nil})
 			}
 		} else if !old.SecretSetAt.Equal(c.SecretSetAt) {
+			changed = true
 			for _, s := range e.slots {
 				if s.err != nil {
 					// Keep the error for the record until the next attempt,
@@ -255,17 +275,13 @@ func (r *Refresher) Reload() error {
 		st.Removed = true
 		r.sendLocked(st)
 	}
-	sched := r.sched
 	r.mu.Unlock()
 	for _, d := range drops {
 		if err := r.store.DeleteToken(d.name, d.scopes); err != nil {
 			r.log.Warn("cannot drop a cached token after an edit", "client", d.name, "err", err)
 		}
 	}
-	if sched != nil {
-		sched.kick()
-	}
-	return nil
+	return changed, nil
 }
 
 // Close stops the scheduler, cancels fetches in flight and closes every
