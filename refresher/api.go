@@ -103,7 +103,7 @@ const (
 	PhaseNone       Phase = "none"       // no token yet
 	PhaseFresh      Phase = "fresh"      // a token with more than the margin left
 	PhaseRefreshing Phase = "refreshing" // a fetch is in flight
-	PhaseStale      Phase = "stale"      // refresh failing; last good token still valid
+	PhaseStale      Phase = "stale"      // refresh failing (Err set) or due; last good token still valid
 	PhaseExpired    Phase = "expired"    // no valid token, failing or not yet retried
 	PhaseRejected   Phase = "rejected"   // credentials rejected (401 / invalid_client)
 )
