@@ -4,3 +4,7 @@ package vault
 // to its temporary file and before it replaces the old one, so tests in
 // package vault_test can make the replace fail.
 func SetBeforeReplace(s *Store, f func() error) { s.beforeReplace = f }
+
+// FastGet exposes the Secret Service fast read path for the integration
+// tests.
+var FastGet = fastGet

@@ -52,6 +52,9 @@ func (k *SystemKeyring) Set(key, value string) error {
 // Get returns the value stored under key.
 func (k *SystemKeyring) Get(key string) (string, error) {
 	return k.call("get", key, func() (string, error) {
+		if v, ok, err := fastGet(k.Service, key); ok {
+			return v, err
+		}
 		return gokeyring.Get(k.Service, key)
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -207,4 +208,36 @@ func keyringUnavailableHelper() error {
 		}
 	}
 	return nil
+}
+
+// TestSystemKeyringFastGet checks the three-call read path against items
+// go-keyring wrote: it must find them (not fall back), return them byte for
+// byte, and report a missing item as not found.
+func TestSystemKeyringFastGet(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the fast path is the Linux Secret Service's")
+	}
+	kr, service := systemKeyring(t)
+	values := map[string]string{
+		"c1/secret": "s3cr+t/%=& with space",
+		"c1/token":  strings.Repeat("eyJhbGciOi", 410), // 4,100 bytes
+		"c2/secret": "ünïcödé ✓",
+	}
+	for key, v := range values {
+		if err := kr.Set(key, v); err != nil {
+			t.Fatalf("Set %s: %v", key, err)
+		}
+	}
+	for key, want := range values {
+		got, ok, err := vault.FastGet(service, key)
+		if !ok || err != nil || got != want {
+			t.Errorf("FastGet(%s) = %d bytes, ok %v, err %v; want %d bytes, ok, nil", key, len(got), ok, err, len(want))
+		}
+	}
+	if _, ok, err := vault.FastGet(service, "c3/secret"); !ok || err == nil {
+		t.Errorf("FastGet(missing) ok %v, err %v; want ok and a not-found error", ok, err)
+	}
+	if _, err := kr.Get("c3/secret"); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("Get(missing) = %v; want ErrNotFound", err)
+	}
 }
