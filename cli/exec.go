@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -25,7 +24,18 @@ const (
 	EnvExec           = "TOKENTRAY_EXEC"             // "1" inside exec: exec refuses to nest
 )
 
-var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// validEnvName reports whether s matches [A-Za-z_][A-Za-z0-9_]* (a loop, not
+// a package-level regexp compiled at every tokentray start).
+func validEnvName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
+}
 
 func (a *app) execCommand() *ffcli.Command {
 	fs := a.newFlagSet("exec")
@@ -51,7 +61,7 @@ EXAMPLE
 			if err != nil {
 				return err
 			}
-			if !envNameRE.MatchString(*envVar) {
+			if !validEnvName(*envVar) {
 				return usagef("exec", "--env %q is not an environment variable name", *envVar)
 			}
 			if a.getenv(EnvExec) == "1" {

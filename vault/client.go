@@ -3,7 +3,6 @@ package vault
 import (
 	"net"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -116,7 +115,18 @@ const (
 	MaxSecretLen = 1024
 )
 
-var nameRE = regexp.MustCompile(`^[a-z0-9._-]+$`)
+// validNameChars reports whether name holds only [a-z0-9._-] (a loop, not
+// a package-level regexp, whose compilation every process would pay for at
+// start, the warm `tokentray token` included).
+func validNameChars(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidateName checks a client name: 1 to 64 characters of [a-z0-9._-].
 func ValidateName(name string) error {
@@ -125,7 +135,7 @@ func ValidateName(name string) error {
 		return invalid("name", "a name is required: use 1 to %d characters of a-z, 0-9, '.', '_' and '-'", MaxNameLen)
 	case len(name) > MaxNameLen:
 		return invalid("name", "%d characters is too long: use at most %d", len(name), MaxNameLen)
-	case !nameRE.MatchString(name):
+	case !validNameChars(name):
 		return invalid("name", "%q may use only lower-case letters, digits, '.', '_' and '-'", name)
 	case name == "." || name == "..":
 		return invalid("name", "%q is reserved: pick another name", name)
