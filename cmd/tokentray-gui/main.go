@@ -56,16 +56,20 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	return runApp(app.NewWithID(vault.DefaultService), store, "Tokentray", nil)
+	return runApp(app.NewWithID(vault.DefaultService), store, "Tokentray", nil, nil)
 }
 
 // runApp runs the refresher and the window until the user quits or a
 // SIGTERM arrives.
-func runApp(a fyne.App, store *vault.Store, title string, demo ui.DemoControl) error {
+// tune, when set, adjusts the refresher's options after the preferences.
+func runApp(a fyne.App, store *vault.Store, title string, demo ui.DemoControl, tune func(*refresher.Options)) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	opts := refresher.Options{Store: store}
 	ui.ApplyPreferences(a.Preferences(), &opts) // refresh margin and sweep interval from Settings
+	if tune != nil {
+		tune(&opts)
+	}
 	r := refresher.New(opts)
 	if err := r.Start(ctx); err != nil {
 		return fmt.Errorf("start refresher: %w", err)
@@ -111,7 +115,15 @@ func runDemo(args []string) error {
 		<-ctx.Done()
 		return nil
 	}
-	return runApp(app.NewWithID(demo.Service), d.Store, "Tokentray demo", demoMenu{d})
+	// The refresh margin of at least 5 minutes would make every token shorter
+	// than 10 minutes due at once: with --token-ttl 2m a person should see a
+	// token count down and be refreshed with a quarter of its life left.
+	short := func(o *refresher.Options) {
+		if *ttl < 10*time.Minute {
+			o.MarginMin = *ttl / 4
+		}
+	}
+	return runApp(app.NewWithID(demo.Service), d.Store, "Tokentray demo", demoMenu{d}, short)
 }
 
 // demoMenu offers the demo's trouble switches in the window's Demo menu.
