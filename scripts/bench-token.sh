@@ -40,7 +40,7 @@ cd "$root"
 bin="$root/bin/tokentray"
 echo "bench-token: building $bin"
 have_app=1
-if ! go build -o "$bin" . 2>"$tmp/build.log"; then
+if ! CGO_ENABLED=0 go build -o "$bin" . 2>"$tmp/build.log"; then
 	echo "bench-token: the app does not build; measuring only the cli-only binary:" >&2
 	tail -5 "$tmp/build.log" >&2
 	have_app=0
@@ -62,7 +62,7 @@ import (
 func main() { os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 EOF
 printf '{"Replace":{"%s":"%s"}}' "$root/bin/benchmain/main.go" "$tmp/climain/main.go" >"$tmp/overlay.json"
-go build -overlay "$tmp/overlay.json" -o "$tmp/tokentray-cli" ./bin/benchmain
+CGO_ENABLED=0 go build -overlay "$tmp/overlay.json" -o "$tmp/tokentray-cli" ./bin/benchmain
 [[ $have_app == 1 ]] || bin="$tmp/tokentray-cli"
 
 # The floor: a Go binary that reads a small file and prints it.

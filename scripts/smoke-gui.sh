@@ -45,7 +45,7 @@ if [[ -z ${SMOKE_GUI_INNER:-} ]]; then
   rm -f "$ART"/*
   SECONDS=0
   echo "smoke-gui: building bin/tokentray and bin/tokentray-gui"
-  go build -o bin/tokentray . || fail "go build of the command line failed"
+  CGO_ENABLED=0 go build -o bin/tokentray . || fail "go build of the command line failed"
   go build -o bin/tokentray-gui ./cmd/tokentray-gui || fail "go build of the window (cmd/tokentray-gui) failed"
   go build -o bin/smoke-tokenserver ./ui/testdata/tokenserver || fail "go build of the token server failed"
   echo "smoke-gui: built in ${SECONDS}s"
