@@ -153,7 +153,12 @@ func (d *detailsPane) show(st refresher.State) {
 
 	objs = append(objs, section("Scopes", scopeSummary(st), scopeList(st)))
 
-	tok := []string{"Fetched", timeText(st.FetchedAt, now), "Expires", timeText(st.Expiry, now), "Fingerprint", orDash(st.Fingerprint)}
+	// Absolute times only: the live countdown is the pinned line above, and a
+	// relative time here would go stale between snapshots.
+	tok := []string{"Fetched", timeText(st.FetchedAt), "Expires", timeText(st.Expiry), "Fingerprint", orDash(st.Fingerprint)}
+	if !st.FetchedAt.IsZero() && st.Expiry.After(st.FetchedAt) {
+		tok = append(tok, "Lifetime", st.Expiry.Sub(st.FetchedAt).Round(time.Second).String())
+	}
 	if st.Skew != 0 {
 		tok = append(tok, "Clock skew", st.Skew.Round(time.Second).String()+" (server minus this machine)")
 	}
@@ -204,8 +209,11 @@ func (d *detailsPane) tick(st refresher.State, now time.Time) {
 		s = "Token expired at " + st.Expiry.Local().Format("15:04:05")
 	default:
 		s = "Token expires in " + clock(st.Expiry.Sub(now)) + " (at " + st.Expiry.Local().Format("15:04") + ")"
-		if st.Phase == refresher.PhaseStale {
+		switch {
+		case st.Phase == refresher.PhaseStale && st.Err != nil:
 			s += ", refresh failing"
+		case st.Phase == refresher.PhaseStale:
+			s += ", refresh due"
 		}
 	}
 	if d.expires.Text != s {
@@ -415,11 +423,11 @@ func validUntil(st refresher.State, now time.Time) time.Time {
 	return time.Time{}
 }
 
-func timeText(t, now time.Time) string {
+func timeText(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.Local().Format("2006-01-02 15:04:05") + " (" + agoText(t, now) + ")"
+	return t.Local().Format("2006-01-02 15:04:05")
 }
 
 func agoText(t, now time.Time) string {
