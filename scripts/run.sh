@@ -14,8 +14,9 @@ export PATH=$PATH:/usr/local/go/bin
 
 if [[ -z "${TOKENTRAY_RUN_INNER:-}" ]]; then
   scripts/setup-debian.sh
-  echo "run: building bin/tokentray (the first build of Fyne takes a few minutes)"
+  echo "run: building bin/tokentray and bin/tokentray-gui (the first build of Fyne takes a few minutes)"
   go build -o bin/tokentray .
+  go build -o bin/tokentray-gui ./cmd/tokentray-gui
 fi
 
 if [[ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]]; then
@@ -42,8 +43,13 @@ fi
 
 if [[ "$(bin/tokentray list --json 2>/dev/null || true)" == *"\"name\""* ]]; then
   echo "run: opening your stored clients"
-  bin/tokentray "$@"
 else
   echo "run: no stored clients yet: opening the demo (an authorization server on 127.0.0.1)"
-  bin/tokentray demo "$@"
+  set -- demo "$@"
 fi
+if ((${#cleanup[@]} == 0)); then
+  # Nothing to clean up (a desktop, or a rig that gave us its display): become
+  # the app, so SIGTERM to this script reaches it and its exit status is ours.
+  exec bin/tokentray "$@"
+fi
+bin/tokentray "$@"
