@@ -37,6 +37,10 @@ if [[ -z "${DISPLAY:-}" ]]; then
   cleanup+=($!)
   for _ in $(seq 100); do [[ -s out/.display ]] && break; sleep 0.05; done
   export DISPLAY=":$(cat out/.display)"
+  if [[ -n "${TOKENTRAY_RUN_INNER:-}" ]]; then
+    # Our private bus: services it starts (the notification daemon) need the display.
+    dbus-update-activation-environment DISPLAY >/dev/null 2>&1 || true
+  fi
   ( while sleep 10; do import -window root out/tokentray.png 2>/dev/null || true; done ) &
   cleanup+=($!)
 fi
