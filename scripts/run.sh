@@ -15,7 +15,7 @@ export PATH=$PATH:/usr/local/go/bin
 if [[ -z "${TOKENTRAY_RUN_INNER:-}" ]]; then
   scripts/setup-debian.sh
   echo "run: building bin/tokentray and bin/tokentray-gui (the first build of Fyne takes a few minutes)"
-  go build -o bin/tokentray .
+  CGO_ENABLED=0 go build -o bin/tokentray .   # static: no dynamic loader on the hot path
   go build -o bin/tokentray-gui ./cmd/tokentray-gui
 fi
 

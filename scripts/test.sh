@@ -45,5 +45,8 @@ dbus-run-session -- bash -c '
 step "GUI smoke (Xvfb, tray, notifications, SIGTERM)"
 scripts/smoke-gui.sh
 
+step "Demo smoke: the README's run command (window, tray copy, clipboard, CLI on the demo store, --headless)"
+scripts/smoke-demo.sh
+
 echo
 echo "all checks passed"

@@ -10,6 +10,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -111,7 +112,7 @@ func runDemo(args []string) error {
 		for _, c := range d.Server.Clients() {
 			fmt.Printf("  client %-10s scopes %v\n", c.Name, c.Scopes)
 		}
-		fmt.Printf("Try, while this runs (Ctrl-C stops it):\n  tokentray --config %s token %s\n", d.Dir, d.Server.Clients()[0].Name)
+		fmt.Printf("Try, while this runs (Ctrl-C stops it):\n  tokentray --config %s token %s\n", shellQuote(d.Dir), d.Server.Clients()[0].Name)
 		<-ctx.Done()
 		return nil
 	}
@@ -135,4 +136,13 @@ func (m demoMenu) Actions() []ui.DemoAction {
 		out = append(out, ui.DemoAction(a))
 	}
 	return out
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but
+// characters that never need quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@%=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
