@@ -143,7 +143,8 @@ const (
 )
 
 // Refresh fetches a new token now (Token with Force), clearing a rejected
-// state.
+// state. A failure is returned as an error even while the last good token
+// is still valid (the error's ValidUntil says until when).
 func (r *Refresher) Refresh(ctx context.Context, name string) (Result, error) {
 	return r.Token(ctx, name, TokenOptions{Force: true})
 }

@@ -240,7 +240,7 @@ func resultOf(s *slot, src Source, requested []string) Result {
 // fail (or wait for their retry time, or the credentials were rejected and
 // nothing changed since), the last good token is returned as long as it is
 // valid for MinTTL, with Result.RefreshErr set; an explicit Force tries the
-// server regardless.
+// server regardless and returns its error when it fails.
 func (r *Refresher) Token(ctx context.Context, name string, opts TokenOptions) (Result, error) {
 	r.mu.Lock()
 	e, err := r.entryLocked(name)
@@ -403,7 +403,9 @@ func (r *Refresher) fetch(ctx context.Context, name, key string, set, requested 
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if e, ok := r.clients[name]; ok {
-			if s, ok := e.slots[key]; ok && usable(s.tok, now, opts.MinTTL) {
+			// An explicit refresh reports its failure: the last good token
+			// is not a new one (the error says until when it stays valid).
+			if s, ok := e.slots[key]; ok && !opts.Force && usable(s.tok, now, opts.MinTTL) {
 				res := resultOf(s, FromMemory, requested)
 				res.RefreshErr = f.err.clone()
 				return res, nil

@@ -472,3 +472,31 @@ func (s *tokenServer) requestTimes() []time.Time {
 	defer s.mu.Unlock()
 	return slices.Clone(s.times)
 }
+
+// TestRefreshReportsFailureDespiteLastGoodToken: an explicit refresh (Force)
+// that fails returns the error, not the last good token as if it were new:
+// "Refresh now" in the window and `tokentray refresh` must not report
+// success when the server is down.
+func TestRefreshReportsFailureDespiteLastGoodToken(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.r.Token(ctx, "billing", TokenOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	})
+	res, err := f.r.Refresh(ctx, "billing")
+	var e *Error
+	if !errors.As(err, &e) || e.Class != ClassTransient {
+		t.Fatalf("Refresh while the server fails: token %v, err %v; want a transient *Error", res.Token, err)
+	}
+	if !strings.Contains(err.Error(), "the last good token stays valid until") {
+		t.Errorf("err = %q; want it to say the last good token is still valid", err)
+	}
+	// A plain Token call still gets the last good token.
+	res, err = f.r.Token(ctx, "billing", TokenOptions{})
+	if err != nil || res.Token.AccessToken != "token-1" {
+		t.Errorf("Token after the failed refresh: %v, %v; want token-1", res.Token, err)
+	}
+}
