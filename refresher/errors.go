@@ -2,10 +2,12 @@ package refresher
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -103,7 +105,7 @@ func (e *Error) causeText() string {
 	case e.cause != "":
 		return e.cause
 	case e.Status == 0 && e.Code == "" && e.Err != nil:
-		return sanitize(e.Err.Error(), "", 160)
+		return sanitize(e.Err.Error(), nil, 160)
 	}
 	return e.codeText()
 }
@@ -162,8 +164,10 @@ var errBadTokenType = errors.New("not a bearer token")
 
 // classify turns an error of a token request into an *Error. It never puts
 // the response body into the message; descriptions are sanitised and the
-// secret is redacted from them.
-func classify(err error, name, host string, requested []string, secret string, now time.Time) *Error {
+// secrets (see secretForms) are redacted from them. The *oauth2.RetrieveError
+// it keeps has no body and a response without its request, which holds the
+// credentials (Authorization header, re-readable form body).
+func classify(err error, name, host string, requested []string, secrets []string, now time.Time) *Error {
 	if err == nil {
 		return nil
 	}
@@ -174,18 +178,25 @@ func classify(err error, name, host string, requested []string, secret string, n
 	out := &Error{Client: name, Host: host, Err: err}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		out.Code = sanitize(re.ErrorCode, secret, 64)
-		out.Description = sanitize(re.ErrorDescription, secret, 200)
+		out.Code = sanitize(re.ErrorCode, secrets, 64)
+		out.Description = sanitize(re.ErrorDescription, secrets, 200)
 		var header http.Header
 		if re.Response != nil {
 			out.Status = re.Response.StatusCode
 			header = re.Response.Header
 		}
 		if out.Description == "" {
-			out.Description = sanitize(detailOf(re.Body), secret, 200)
+			out.Description = sanitize(detailOf(re.Body), secrets, 200)
 		}
-		// Keep the status and codes, drop the body: it may echo anything.
-		out.Err = &oauth2.RetrieveError{Response: re.Response, ErrorCode: out.Code, ErrorDescription: out.Description}
+		// Keep the status and codes, drop the body (it may echo anything)
+		// and the request (it holds the credentials).
+		var resp *http.Response
+		if re.Response != nil {
+			resp = &http.Response{Status: re.Response.Status, StatusCode: re.Response.StatusCode,
+				Proto: re.Response.Proto, ProtoMajor: re.Response.ProtoMajor, ProtoMinor: re.Response.ProtoMinor,
+				Header: header.Clone()}
+		}
+		out.Err = &oauth2.RetrieveError{Response: resp, ErrorCode: out.Code, ErrorDescription: out.Description}
 		switch {
 		case re.ErrorCode == "invalid_client" || out.Status == http.StatusUnauthorized:
 			out.Class = ClassRejected
@@ -238,7 +249,7 @@ func classify(err error, name, host string, requested []string, secret string, n
 	default:
 		var op *net.OpError
 		if errors.As(err, &op) && op.Err != nil {
-			out.cause = sanitize(op.Op+": "+op.Err.Error(), secret, 120)
+			out.cause = sanitize(op.Op+": "+op.Err.Error(), secrets, 120)
 		} else {
 			out.cause = "network error"
 		}
@@ -287,11 +298,24 @@ func detailOf(body []byte) string {
 	return ""
 }
 
-// sanitize drops control characters, redacts secret and truncates to max
+// secretForms lists the forms in which a token request carries the secret,
+// for redaction: as it is, form-encoded (the body of AuthBody), and inside
+// the Basic credentials of AuthHeader (base64 of the escaped id and secret).
+func secretForms(clientID, secret string) []string {
+	if secret == "" {
+		return nil
+	}
+	return []string{secret, url.QueryEscape(secret),
+		base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(clientID) + ":" + url.QueryEscape(secret)))}
+}
+
+// sanitize drops control characters, redacts secrets and truncates to max
 // runes.
-func sanitize(s, secret string, max int) string {
-	if secret != "" && len(secret) >= 4 {
-		s = strings.ReplaceAll(s, secret, "[redacted]")
+func sanitize(s string, secrets []string, max int) string {
+	for _, secret := range secrets {
+		if len(secret) >= 4 {
+			s = strings.ReplaceAll(s, secret, "[redacted]")
+		}
 	}
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {

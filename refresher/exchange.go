@@ -245,11 +245,11 @@ func exchange(ctx context.Context, hc *http.Client, cfg *clientcredentials.Confi
 		if n >= MaxResponseBytes && !errors.Is(err, errTooLarge) {
 			err = fmt.Errorf("%w: %w", errTooLarge, err)
 		}
-		return res, classify(err, c.Name, host, requested, cfg.ClientSecret, recv)
+		return res, classify(err, c.Name, host, requested, secretForms(cfg.ClientID, cfg.ClientSecret), recv)
 	}
 	if tt := tok.TokenType; tt != "" && !strings.EqualFold(tt, "bearer") {
-		err := fmt.Errorf("%w: the server issued a token of type %q", errBadTokenType, sanitize(tt, "", 32))
-		return res, classify(err, c.Name, host, requested, cfg.ClientSecret, recv)
+		err := fmt.Errorf("%w: the server issued a token of type %q", errBadTokenType, sanitize(tt, nil, 32))
+		return res, classify(err, c.Name, host, requested, secretForms(cfg.ClientID, cfg.ClientSecret), recv)
 	}
 	if d, err := http.ParseTime(date); err == nil {
 		if skew := d.Sub(recv).Round(time.Second); skew > SkewThreshold || skew < -SkewThreshold {

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -615,4 +617,51 @@ func FuzzExchangeResponse(f *testing.F) {
 			t.Errorf("success with token %v (%q, expiry %v)", res.Token, res.Token.TokenType, res.Token.Expiry)
 		}
 	})
+}
+
+// TestExchangeErrorHoldsNoSecret: a failed exchange's error says nothing of
+// the secret, in any encoding the request carried it (a server that echoes
+// the form body), and the *oauth2.RetrieveError it wraps no longer reaches
+// the request (Authorization header, re-readable form body).
+func TestExchangeErrorHoldsNoSecret(t *testing.T) {
+	for _, style := range []vault.AuthStyle{vault.AuthHeader, vault.AuthBody} {
+		t.Run(string(style), func(t *testing.T) {
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				writeJSON(w, 401, map[string]string{"error": "invalid_client",
+					"error_description": "rejected " + string(body) + " " + r.Header.Get("Authorization")})
+			}))
+			defer ts.Close()
+			_, err := Exchange(context.Background(), NewHTTPClient(5*time.Second), testClient(ts.URL, style), testSecret, nil)
+			if err == nil {
+				t.Fatal("Exchange: nil error; want invalid_client")
+			}
+			basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(testID) + ":" + url.QueryEscape(testSecret)))
+			forms := []string{testSecret, url.QueryEscape(testSecret), basic}
+			var re *oauth2.RetrieveError
+			if !errors.As(err, &re) {
+				t.Fatalf("err %v does not wrap *oauth2.RetrieveError", err)
+			}
+			texts := []string{err.Error(), re.Error(), string(re.Body)}
+			if resp := re.Response; resp != nil && resp.Request != nil {
+				texts = append(texts, resp.Request.Header.Get("Authorization"))
+				if resp.Request.GetBody != nil {
+					if rc, err := resp.Request.GetBody(); err == nil {
+						b, _ := io.ReadAll(rc)
+						texts = append(texts, string(b))
+					}
+				}
+			}
+			for _, text := range texts {
+				for _, s := range forms {
+					if strings.Contains(text, s) {
+						t.Errorf("the error reaches the secret as %q in %q", s, text)
+					}
+				}
+			}
+			if re.Response == nil || re.Response.StatusCode != 401 {
+				t.Errorf("RetrieveError.Response = %v; want the status kept", re.Response)
+			}
+		})
+	}
 }

@@ -483,7 +483,7 @@ func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key s
 	}
 	unlock, err := r.store.LockClient(ctx, name)
 	if err != nil {
-		return flight{err: classify(err, name, host, requested, "", r.now())}
+		return flight{err: classify(err, name, host, requested, nil, r.now())}
 	}
 	defer unlock()
 	if t, err := r.store.Token(name, set); err == nil {
@@ -514,7 +514,7 @@ func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key s
 	if ferr != nil {
 		var e *Error
 		if !errors.As(ferr, &e) {
-			e = classify(ferr, name, host, requested, "", r.now())
+			e = classify(ferr, name, host, requested, nil, r.now())
 		}
 		return flight{err: e}
 	}
