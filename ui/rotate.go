@@ -155,8 +155,11 @@ func (w *rotateWizard) secretDateRow() fyne.CanvasObject {
 			}
 		})
 	}}
-	return container.NewBorder(nil, nil,
-		wrapped("Secret older than its entry here? It was created on", widget.LowImportance), set, date)
+	// The label goes above the entry: beside it, a wrapping label gets no
+	// width and wraps one character per line.
+	return container.NewVBox(
+		wrapped("Secret older than its entry here? Give the date it was created on:", widget.LowImportance),
+		container.NewBorder(nil, nil, nil, set, date))
 }
 
 // onStage is step 2, followed by step 3.

@@ -197,3 +197,18 @@ func TestDetailsRotateButtonOpensWizard(t *testing.T) {
 		t.Fatalf("Rotate secret did not open the rotation wizard")
 	}
 }
+
+// The "secret created on" row must not squeeze its label into a column one
+// character wide (a wrapping label beside an entry gets no width of its
+// own): the dialog then grows taller than any screen and hides its buttons.
+func TestRotateWizardDateRowIsCompact(t *testing.T) {
+	r := rotateRig(t, []string{"models:read"})
+	w := &rotateWizard{u: r.ui, name: "billing"}
+	row := w.secretDateRow()
+	win := test.NewTempWindow(t, row)
+	win.Resize(fyne.NewSize(560, 400))
+	row.Refresh()
+	if got, limit := row.MinSize().Height, float32(160); got > limit {
+		t.Errorf("date row min height %v; want at most %v (label squeezed into a narrow column?)", got, limit)
+	}
+}
