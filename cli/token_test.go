@@ -1,13 +1,10 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -210,40 +207,6 @@ func TestExecEnvironment(t *testing.T) {
 	code, _, stderr = h.run("", "exec", "billing", "--", "no-such-command-xyz")
 	if code != ExitError || !strings.Contains(stderr, "no-such-command-xyz") {
 		t.Errorf("exec of a missing command: exit %d, stderr %q", code, stderr)
-	}
-}
-
-// TestExecForwardsSignals sends SIGTERM to this process while exec runs a
-// child that traps it: the child gets it and its exit code comes back.
-func TestExecForwardsSignals(t *testing.T) {
-	h := newHarness(t)
-	h.addClient("billing")
-	if code, _, stderr := h.run("", "token", "billing"); code != 0 {
-		t.Fatalf("token: %d %s", code, stderr)
-	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.Close()
-	var errb bytes.Buffer
-	done := make(chan int, 1)
-	// The child is this test binary in signalChild mode (see TestMain).
-	h.environ = append(h.environ, envTestChild+"=signal")
-	go func() {
-		defer pw.Close()
-		e := h.env(strings.NewReader(""), pw, &errb)
-		done <- run(context.Background(), e, []string{"--config", h.dir, "exec", "billing", "--", os.Args[0]})
-	}()
-	buf := make([]byte, 6)
-	if _, err := pr.Read(buf); err != nil || string(buf) != "ready\n" {
-		t.Fatalf("child said %q, %v; want ready", buf, err)
-	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := <-done; code != 42 {
-		t.Errorf("exit code %d; want 42 from the child's TERM trap (stderr %q)", code, errb.String())
 	}
 }
 

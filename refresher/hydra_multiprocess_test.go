@@ -1,3 +1,5 @@
+//go:build unix
+
 package refresher_test
 
 // Across processes: two processes (this test binary, run again) with 50
