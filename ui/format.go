@@ -181,7 +181,7 @@ func explain(e *refresher.Error, lastGood time.Time) (what, todo string) {
 		return host + " rejected the client credentials" + status + ".",
 			"Set a new secret (rotate it in the provider's dashboard), or correct the client id or auth style with Edit."
 	case refresher.ClassScope:
-		scopes := strings.Join(e.Scopes, " ")
+		scopes := strings.Join(namedScopes(e.Scopes, e.Description), " ")
 		if scopes == "" {
 			scopes = "a requested scope"
 		}
@@ -202,6 +202,26 @@ func explain(e *refresher.Error, lastGood time.Time) (what, todo string) {
 			"Unlock the keyring (log in to your desktop session's keyring), then press Refresh now."
 	}
 	return e.Message(), "Check the client with Edit, then press Refresh now."
+}
+
+// namedScopes narrows the scopes of a refused request to those the
+// server's message names (RFC 6749 servers often say which scope, e.g.
+// "not allowed to request scope 'files:read'", or the platform's "Missing
+// required scope: chat:invoke"); when it names none, all of them.
+func namedScopes(requested []string, description string) []string {
+	words := strings.FieldsFunc(description, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":._-/*", r))
+	})
+	var named []string
+	for _, s := range requested {
+		if slices.Contains(words, s) {
+			named = append(named, s)
+		}
+	}
+	if len(named) == 0 {
+		return requested
+	}
+	return named
 }
 
 func orLater(at string) string {
