@@ -488,3 +488,23 @@ func TestQuitAfterStopLeavesTheClipboardAlone(t *testing.T) {
 		t.Errorf("clipboard after Quit following Stop: got %q; want it untouched", got)
 	}
 }
+
+// Refresh now that fails while the last good token is still valid gets the
+// old token back with RefreshErr set (no error): it must say it failed,
+// not "Refreshed".
+func TestRefreshNowSaysWhenItFailed(t *testing.T) {
+	r := newRig(t, state("alpha", refresher.PhaseStale, 3*time.Minute))
+	r.ui.hideWindow() // tell notifies instead of opening a dialog
+	r.src.tokens["alpha"] = refresher.Result{
+		Token:      vault.Token{AccessToken: "old", Expiry: t0.Add(3 * time.Minute)},
+		RefreshErr: &refresher.Error{Class: refresher.ClassRateLimited, Host: "auth.example.com", Status: 429},
+	}
+	r.ui.refreshNow("alpha")
+	got := r.ui.status.Text
+	if strings.HasPrefix(got, "Refreshed") || !strings.Contains(got, "rate limiting") || !strings.Contains(got, "stays valid until") {
+		t.Errorf("status after a failed refresh: %q; want the failure explained with the last good token's expiry", got)
+	}
+	if len(r.sent) != 1 || !strings.Contains(r.sent[0].Content, "rate limiting") {
+		t.Errorf("notifications: %v; want one explaining the failure", r.sent)
+	}
+}
