@@ -44,6 +44,7 @@ type clientForm struct {
 	testBtn, saveBtn                                   *widget.Button
 	ready                                              bool // all widgets built: validate may run
 	body                                               *fyne.Container
+	scroll                                             *container.Scroll // around body
 }
 
 // showForm opens the form to add a client (c nil) or edit c.
@@ -148,7 +149,8 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 	body := container.NewVBox(form, f.warnings, f.errs[fieldOther], f.result)
 	f.body = body
 	buttons := container.NewHBox(f.testBtn, layout.NewSpacer(), cancel, f.saveBtn)
-	f.win.SetContent(container.NewBorder(nil, container.NewPadded(buttons), nil, nil, container.NewVScroll(container.NewPadded(body))))
+	f.scroll = container.NewVScroll(container.NewPadded(body))
+	f.win.SetContent(container.NewBorder(nil, container.NewPadded(buttons), nil, nil, f.scroll))
 	f.win.Resize(fyne.NewSize(680, 760))
 	f.ready = true
 	f.validate()
@@ -311,6 +313,7 @@ func (f *clientForm) onTest() {
 	}
 	f.result.Importance = widget.MediumImportance
 	f.result.SetText("Requesting a token from " + hostOf(c.TokenURL) + "…")
+	f.scroll.ScrollToBottom() // the result shows below the scopes
 	f.testBtn.Disable()
 	u := f.u
 	secretOf := f.testSecret()
@@ -326,11 +329,18 @@ func (f *clientForm) onTest() {
 
 func (f *clientForm) showTest(c vault.Client, res refresher.Result, err error) {
 	f.testBtn.Enable()
+	defer f.scroll.ScrollToBottom() // the result may have grown
 	if err != nil {
 		var re *refresher.Error
 		msg := err.Error()
 		if errors.As(err, &re) {
 			what, todo := explain(re, res.Token.Expiry)
+			switch re.Class { // the advice for a stored client says "with Edit"
+			case refresher.ClassRejected:
+				todo = "Check the client id, the secret and the auth style."
+			case refresher.ClassScope:
+				todo = "Untick " + strings.Join(namedScopes(re.Scopes, re.Description), " ") + ", or ask the platform admin to allow it for this client."
+			}
 			msg = what + " " + todo
 		}
 		f.result.Importance = widget.DangerImportance

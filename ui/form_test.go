@@ -213,7 +213,7 @@ func TestFormTestButtonDoesARealExchange(t *testing.T) {
 		wantIn       []string
 	}{
 		{"granted and missing", "right-secret", []string{"Token received", "Granted: models:read", "Not granted: chat:read"}},
-		{"rejected", "wrong-secret", []string{"Test failed", "rejected the client credentials"}},
+		{"rejected", "wrong-secret", []string{"Test failed", "rejected the client credentials", "Check the client id, the secret and the auth style"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -225,6 +225,13 @@ func TestFormTestButtonDoesARealExchange(t *testing.T) {
 				if !strings.Contains(f.result.Text, w) {
 					t.Errorf("test result: got %q; want it to contain %q", f.result.Text, w)
 				}
+			}
+			if strings.Contains(f.result.Text, "with Edit") {
+				t.Errorf("test result: got %q; want no advice to use Edit inside the form", f.result.Text)
+			}
+			// The result sits below the scopes: the form scrolls to it.
+			if f.scroll.Offset.Y <= 0 {
+				t.Errorf("form scroll offset after Test: %v; want it scrolled down to the result", f.scroll.Offset.Y)
 			}
 			if _, err := r.store.Get("billing"); !errors.Is(err, vault.ErrNoClient) {
 				t.Errorf("after Test: got %v; want nothing saved (ErrNoClient)", err)
