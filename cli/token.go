@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/tokentray/tokentray/refresher"
-	"github.com/tokentray/tokentray/vault"
 )
 
 // tokenFlags are the flags token, header and exec share.
@@ -69,7 +67,7 @@ func (a *app) token(ctx context.Context, name string, tf tokenFlags) (refresher.
 	}
 	res, err := a.refresher(s).Token(ctx, name, opts)
 	if err != nil {
-		return a.staleFallback(s, name, opts, res, err)
+		return res, err
 	}
 	if res.RefreshErr != nil {
 		a.warnf("%s: refreshing failed, using the cached token (valid %s more): %s", name,
@@ -85,22 +83,4 @@ func (a *app) token(ctx context.Context, name string, tf tokenFlags) (refresher.
 		a.warnf("%s: the server's clock differs from this machine's by %v", name, res.Skew.Round(time.Second))
 	}
 	return res, nil
-}
-
-// staleFallback returns the keyring's cached token when a refresh failed
-// because the endpoint is failing or rate-limiting and that token is still
-// valid for MinTTL (the last good token stays usable until its expiry; a new
-// process has it only in the keyring). Otherwise it returns err.
-func (a *app) staleFallback(s *vault.Store, name string, opts refresher.TokenOptions, res refresher.Result, err error) (refresher.Result, error) {
-	var re *refresher.Error
-	if !errors.As(err, &re) || (re.Class != refresher.ClassTransient && re.Class != refresher.ClassRateLimited) {
-		return res, err
-	}
-	t, terr := s.Token(name, opts.Scopes)
-	if terr != nil || t.AccessToken == "" || t.Expiry.IsZero() || t.Expiry.Sub(a.clock()) <= max(opts.MinTTL, 0) {
-		return res, err
-	}
-	a.warnf("%s: refreshing failed, using the cached token (valid %s more): %s", name,
-		shortDuration(t.Expiry.Sub(a.clock())), re.Message())
-	return refresher.Result{Token: t, Source: refresher.FromKeyring, Requested: opts.Scopes}, nil
 }

@@ -244,6 +244,11 @@ func TestTokenStaleWhileFailing(t *testing.T) {
 	if code != ExitEndpoint || stdout != "" {
 		t.Errorf("token --min-ttl 10m: exit %d, stdout %q; want %d and nothing", code, stdout, ExitEndpoint)
 	}
+	// An explicit refresh reports the failure rather than the old token.
+	code, _, stderr = h.run("", "refresh", "billing")
+	if code != ExitEndpoint || strings.Contains(stderr, "new token") {
+		t.Errorf("refresh while failing: exit %d, stderr %q; want %d and no new token", code, stderr, ExitEndpoint)
+	}
 }
 
 // TestRefreshAllReportsEachFailure: refresh --all goes on after a failure,

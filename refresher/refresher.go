@@ -239,7 +239,9 @@ func resultOf(s *slot, src Source, requested []string) Result {
 // The required remaining lifetime is max(margin, MinTTL). While refreshes
 // fail (or wait for their retry time, or the credentials were rejected and
 // nothing changed since), the last good token is returned as long as it is
-// valid for MinTTL, with Result.RefreshErr set; an explicit Force tries the
+// valid for MinTTL, with Result.RefreshErr set; a process that has none in
+// memory takes the keyring's cached one when the failure is transient or a
+// rate limit; an explicit Force tries the
 // server regardless and returns its error when it fails.
 func (r *Refresher) Token(ctx context.Context, name string, opts TokenOptions) (Result, error) {
 	r.mu.Lock()
@@ -377,6 +379,10 @@ func autoDueAt(s *slot) time.Time {
 type flight struct {
 	res Result
 	err *Error
+	// stale is the keyring's cached token, still valid, when the request
+	// failed for a passing reason (transient, rate-limited): the last good
+	// token of a process that had none in memory.
+	stale *vault.Token
 }
 
 // fetch gets a token through the per-process singleflight and the
@@ -406,7 +412,11 @@ func (r *Refresher) fetch(ctx context.Context, name, key string, set, requested 
 			// An explicit refresh reports its failure: the last good token
 			// is not a new one (the error says until when it stays valid).
 			if s, ok := e.slots[key]; ok && !opts.Force && usable(s.tok, now, opts.MinTTL) {
-				res := resultOf(s, FromMemory, requested)
+				src := FromMemory
+				if f.stale != nil && f.stale.AccessToken == s.tok.AccessToken {
+					src = FromKeyring
+				}
+				res := resultOf(s, src, requested)
 				res.RefreshErr = f.err.clone()
 				return res, nil
 			}
@@ -457,6 +467,15 @@ func (r *Refresher) doFetch(name, key string, set, requested []string, opts Toke
 	s.inFlight = false
 	now := r.now()
 	if f.err != nil {
+		if t := f.stale; t != nil && t.AccessToken != s.tok.AccessToken && t.Expiry.After(s.tok.Expiry) {
+			// Adopt the last good token from the keyring, as if it had been
+			// in memory all along: served while the failure lasts.
+			s.tok = *t
+			s.hadToken = true
+			s.missing = vault.MissingScopes(requested, t.Scopes)
+			s.notCached = nil
+			s.dueAt = r.dueAt(*t)
+		}
 		r.failLocked(e, s, f.err, now)
 	} else {
 		s.tok = f.res.Token
@@ -486,8 +505,12 @@ func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key s
 		return flight{err: classify(err, name, host, requested, nil, r.now())}
 	}
 	defer unlock()
+	var cached *vault.Token
 	if t, err := r.store.Token(name, set); err == nil {
 		now := r.now()
+		if usable(t, now, 0) {
+			cached = &t
+		}
 		ok := r.fresh(t, now, opts.MinTTL)
 		if opts.Force || replace {
 			ok = ok && t.AccessToken != known
@@ -516,7 +539,10 @@ func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key s
 		if !errors.As(ferr, &e) {
 			e = classify(ferr, name, host, requested, nil, r.now())
 		}
-		return flight{err: e}
+		if e.Class != ClassTransient && e.Class != ClassRateLimited {
+			cached = nil // rejected or misconfigured: not a passing failure
+		}
+		return flight{err: e, stale: cached}
 	}
 	if err := r.store.SetToken(name, set, res.Token); err != nil {
 		res.NotCached = err

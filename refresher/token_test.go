@@ -500,3 +500,75 @@ func TestRefreshReportsFailureDespiteLastGoodToken(t *testing.T) {
 		t.Errorf("Token after the failed refresh: %v, %v; want token-1", res.Token, err)
 	}
 }
+
+// TestTokenNewProcessServesCachedTokenWhileFailing: a refresher that has
+// never fetched (a new `tokentray token` process) finds in the keyring a
+// token inside the margin but still valid, and the endpoint fails. For a
+// transient failure or a rate limit it returns that token with RefreshErr
+// set, as a long-running process does from memory; a token not valid for
+// MinTTL, or credentials rejected, give the error.
+func TestTokenNewProcessServesCachedTokenWhileFailing(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		code   string
+		minTTL time.Duration
+		class  Class
+		serve  bool
+	}{
+		{name: "502", status: http.StatusBadGateway, class: ClassTransient, serve: true},
+		{name: "429", status: http.StatusTooManyRequests, class: ClassRateLimited, serve: true},
+		{name: "502 needing more than is left", status: http.StatusBadGateway, minTTL: 10 * time.Minute, class: ClassTransient},
+		{name: "rejected", status: http.StatusUnauthorized, code: "invalid_client", class: ClassRejected},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			now := f.clock.Now()
+			old := vault.Token{AccessToken: "old-but-valid", TokenType: "Bearer", Expiry: now.Add(8 * time.Minute),
+				FetchedAt: now.Add(-52 * time.Minute), Scopes: []string{"models:read", "chat:invoke"}}
+			if err := f.store.SetToken("billing", nil, old); err != nil {
+				t.Fatal(err)
+			}
+			f.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+				if tt.code != "" {
+					writeJSON(w, tt.status, map[string]string{"error": tt.code})
+					return
+				}
+				w.WriteHeader(tt.status)
+			})
+			res, err := f.r.Token(context.Background(), "billing", TokenOptions{MinTTL: tt.minTTL})
+			if f.srv.count() != 1 {
+				t.Errorf("%d token requests; want 1", f.srv.count())
+			}
+			if !tt.serve {
+				var e *Error
+				if !errors.As(err, &e) || e.Class != tt.class || res.Token.AccessToken != "" {
+					t.Errorf("Token = %v, %v; want no token and a %s error", res.Token, err, tt.class)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Token: %v; want the cached token", err)
+			}
+			if res.Token.AccessToken != old.AccessToken || res.Source != FromKeyring {
+				t.Errorf("Token = %v from %s; want %v from the keyring", res.Token, res.Source, old)
+			}
+			if res.RefreshErr == nil || res.RefreshErr.Class != tt.class {
+				t.Fatalf("RefreshErr = %v; want a %s error", res.RefreshErr, tt.class)
+			}
+			if !strings.Contains(res.RefreshErr.Error(), "the last good token stays valid until") {
+				t.Errorf("RefreshErr = %q; want it to say until when the cached token is valid", res.RefreshErr)
+			}
+			if st, _ := f.r.State("billing"); st.Phase != PhaseStale || !st.Expiry.Equal(old.Expiry) {
+				t.Errorf("State: phase %q, expiry %v; want stale, %v", st.Phase, st.Expiry, old.Expiry)
+			}
+			// Within the backoff the same token comes from memory, without a request.
+			res, err = f.r.Token(context.Background(), "billing", TokenOptions{})
+			if err != nil || res.Token.AccessToken != old.AccessToken || res.RefreshErr == nil || f.srv.count() != 1 {
+				t.Errorf("second Token = %v, RefreshErr %v, err %v after %d requests; want the cached token again and 1 request",
+					res.Token, res.RefreshErr, err, f.srv.count())
+			}
+		})
+	}
+}
