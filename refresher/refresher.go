@@ -502,7 +502,13 @@ func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key s
 	}
 	unlock, err := r.store.LockClient(ctx, name)
 	if err != nil {
-		return flight{err: classify(err, name, host, requested, nil, r.now())}
+		if ctx.Err() != nil {
+			return flight{err: classify(err, name, host, requested, nil, r.now())}
+		}
+		// A local file problem (permissions, a full disk), not the network.
+		return flight{err: &Error{Class: ClassConfig, Client: name, Host: host, Err: err,
+			cause: "cannot take its lock file: " + sanitize(err.Error(), nil, 200),
+			hint:  "check that the configuration directory is writable; run: tokentray doctor"}}
 	}
 	defer unlock()
 	var cached *vault.Token

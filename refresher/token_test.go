@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -336,6 +338,14 @@ func TestTokenLocalFailures(t *testing.T) {
 		{name: "keyring locked", client: "billing", class: ClassKeyring, contains: "tokentray doctor",
 			setup: func(f *fixture) {
 				f.kr.FailWith(func(op, key string) error { return vault.ErrKeyringLocked })
+			}},
+		// The per-client lock file cannot be created: a local problem, not
+		// the network (exit 1, not 6).
+		{name: "lock file impossible", client: "billing", class: ClassConfig, contains: "lock file",
+			setup: func(f *fixture) {
+				if err := os.WriteFile(filepath.Join(f.store.Dir(), "locks"), nil, 0o600); err != nil {
+					panic(err)
+				}
 			}},
 	}
 	for _, tt := range tests {
