@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/demoserver"
+	"github.com/tokentray/tokentray/rotation"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -97,3 +98,31 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 
 // Close stops the server. The demo store stays for the next run.
 func (d *Demo) Close() error { return d.Server.Close() }
+
+// Actions returns the demo menu: the server's trouble switches
+// (demoserver.Server.Actions), then, for each client, an entry that plays
+// the provider's dashboard for a rotation: the server issues a new secret
+// (the old one stays accepted) and it is staged in the demo store as the
+// client's next secret, as a person would paste it, so that Rotate secret
+// shows the rotation in progress and Finish proves and switches to it. The
+// secret is never shown. Each Do is safe to call from any goroutine.
+func (d *Demo) Actions() []demoserver.Action {
+	out := d.Server.Actions()
+	for _, c := range d.Server.Clients() {
+		id, name := c.ID, c.Name
+		out = append(out, demoserver.Action{
+			Label: fmt.Sprintf("Issue a new secret for %s (staged: finish it with Rotate secret)", name),
+			Do: func() error {
+				secret, err := d.Server.RotateSecret(id)
+				if err != nil {
+					return fmt.Errorf("demo: %w", err)
+				}
+				if err := rotation.New(d.Store).Stage(name, secret); err != nil {
+					return fmt.Errorf("demo: %w", err)
+				}
+				return nil
+			},
+		})
+	}
+	return out
+}

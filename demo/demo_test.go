@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokentray/tokentray/jwtinfo"
 	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/rotation"
 	"github.com/tokentray/tokentray/vault"
 	"github.com/tokentray/tokentray/vault/vaulttest"
 )
@@ -133,5 +134,51 @@ func TestTokensAndTrouble(t *testing.T) {
 	do("Clear all")
 	if res, err := r.Refresh(ctx, first.Name); err != nil || res.RefreshErr != nil || res.Source != refresher.FromFetch {
 		t.Fatalf("after the server came back: %v %v (source %s)", err, res.RefreshErr, res.Source)
+	}
+}
+
+// The demo menu's "Issue a new secret" stands in for the provider's
+// dashboard: afterwards the client has a rotation in progress whose staged
+// secret the server accepts, the current secret still works, and finishing
+// the rotation switches to the new secret.
+func TestActionsIssueNewSecretForRotation(t *testing.T) {
+	d := start(t, t.TempDir(), vaulttest.New())
+	ctx := context.Background()
+	first := d.Server.Clients()[0]
+	var issue func() error
+	for _, a := range d.Actions() {
+		if strings.HasPrefix(a.Label, "Issue a new secret for "+first.Name+" ") {
+			issue = a.Do
+		}
+	}
+	if issue == nil {
+		t.Fatalf("no demo action issuing a new secret for %s", first.Name)
+	}
+	if err := issue(); err != nil {
+		t.Fatalf("issue a new secret: %v", err)
+	}
+	rot := rotation.New(d.Store)
+	st, err := rot.Status(first.Name)
+	if err != nil || !st.InProgress || !st.Staged {
+		t.Fatalf("after issuing: status %+v, %v; want a rotation in progress with a staged secret", st, err)
+	}
+	old, _ := d.Store.Secret(first.Name)
+	next, _ := d.Store.NextSecret(first.Name)
+	if old == next {
+		t.Fatalf("staged secret is the current one; want a new one")
+	}
+	c, _ := d.Store.Get(first.Name)
+	if _, err := refresher.Exchange(ctx, nil, c, old, nil); err != nil {
+		t.Errorf("the current secret after issuing a new one: %v; want it still accepted", err)
+	}
+	res, err := rot.Finish(ctx, first.Name, rotation.SwitchOptions{})
+	if err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	if got, _ := d.Store.Secret(first.Name); got != next {
+		t.Errorf("after Finish: the current secret is not the issued one")
+	}
+	if got := d.Store.Rotation(res.Client).State; got != vault.RotationOK {
+		t.Errorf("after Finish: rotation %q; want ok", got)
 	}
 }

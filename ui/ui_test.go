@@ -508,3 +508,14 @@ func TestRefreshNowSaysWhenItFailed(t *testing.T) {
 		t.Errorf("notifications: %v; want one explaining the failure", r.sent)
 	}
 }
+
+// A demo action may change the store (the demo's "Issue a new secret"
+// stages one): the list is re-read afterwards so the details show it.
+func TestDemoActionReloads(t *testing.T) {
+	r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour))
+	before := r.src.reloads
+	r.ui.runDemo(DemoAction{Label: "Issue a new secret for alpha", Do: func() error { return nil }})
+	if r.src.reloads != before+1 {
+		t.Errorf("reloads after a demo action: %d; want %d", r.src.reloads, before+1)
+	}
+}

@@ -131,6 +131,7 @@ func (u *UI) runDemo(a DemoAction) {
 				return
 			}
 			u.setStatus("Demo: " + a.Label)
+			u.reload() // an action may change the store (a staged secret)
 		})
 	})
 }

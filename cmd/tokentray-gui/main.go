@@ -132,7 +132,7 @@ type demoMenu struct{ d *demo.Demo }
 
 func (m demoMenu) Actions() []ui.DemoAction {
 	var out []ui.DemoAction
-	for _, a := range m.d.Server.Actions() {
+	for _, a := range m.d.Actions() {
 		out = append(out, ui.DemoAction(a))
 	}
 	return out
