@@ -164,6 +164,7 @@ func (u *UI) confirmRemove(name string) {
 			u.removeClient(name)
 		}
 	}, u.win)
+	d.SetConfirmImportance(widget.DangerImportance)
 	d.Resize(fyne.NewSize(520, 0))
 	d.Show()
 }

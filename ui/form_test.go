@@ -284,6 +284,9 @@ func TestRemoveSaysWhatIsDeletedAndDeletesIt(t *testing.T) {
 			t.Errorf("confirmation: got %q; want it to mention %q", text, w)
 		}
 	}
+	if b := findButton(d, "Remove"); b == nil || b.Importance != widget.DangerImportance {
+		t.Errorf("confirmation's Remove button: %v; want it marked dangerous", b)
+	}
 	tapButton(t, d, "Remove")
 	if _, err := r.store.Get("billing"); !errors.Is(err, vault.ErrNoClient) {
 		t.Errorf("after Remove: got %v; want ErrNoClient", err)
