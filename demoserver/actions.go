@@ -2,6 +2,7 @@ package demoserver
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -12,6 +13,9 @@ import (
 type Action struct {
 	Label string
 	Do    func() error
+	// Active reports whether the trouble a toggle switches is on now (the
+	// menu shows a check mark); nil for an entry that is not a toggle.
+	Active func() bool
 }
 
 // MenuRateLimit is the Retry-After of the rate-limit entry of Actions.
@@ -33,6 +37,7 @@ func (s *Server) Actions() []Action {
 				s.update(id, func(t *Trouble) { t.RejectSecret = !t.RejectSecret })
 				return nil
 			},
+			Active: func() bool { return s.Trouble(id).RejectSecret },
 		})
 	}
 	for _, c := range clients {
@@ -46,6 +51,7 @@ func (s *Server) Actions() []Action {
 				s.update(id, func(t *Trouble) { t.toggleScope(scope) })
 				return nil
 			},
+			Active: func() bool { return slices.Contains(s.Trouble(id).DropScopes, scope) },
 		})
 	}
 	out = append(out,
@@ -61,8 +67,9 @@ func (s *Server) Actions() []Action {
 				})
 				return nil
 			},
+			Active: func() bool { return s.Trouble(AllClients).RateLimit > 0 },
 		},
-		Action{Label: "Take the server down / bring it up (connection refused)", Do: s.ToggleDown},
+		Action{Label: "Take the server down / bring it up (connection refused)", Do: s.ToggleDown, Active: s.IsDown},
 		Action{Label: "Clear all trouble", Do: s.Reset},
 	)
 	return out

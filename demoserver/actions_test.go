@@ -47,12 +47,21 @@ func TestActionsToggle(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.label, func(t *testing.T) {
 			a := byLabel(tt.label)
+			if a.Active == nil {
+				t.Fatalf("no Active func; want a toggle")
+			}
+			if a.Active() {
+				t.Fatalf("before toggling: Active() = true; want off")
+			}
 			for i, want := range []string{tt.want, "", tt.want} {
 				if err := a.Do(); err != nil {
 					t.Fatalf("Do %d: %v", i+1, err)
 				}
 				if got := outcome(tt.scopes...); got != want {
 					t.Errorf("after %d toggles: %q; want %q", i+1, got, want)
+				}
+				if got, wantOn := a.Active(), want != ""; got != wantOn {
+					t.Errorf("after %d toggles: Active() = %v; want %v", i+1, got, wantOn)
 				}
 			}
 			if err := byLabel("Clear all trouble").Do(); err != nil {

@@ -39,6 +39,9 @@ type DemoControl interface {
 type DemoAction struct {
 	Label string
 	Do    func() error
+	// Active reports whether a toggle's trouble is on now (the entry shows
+	// a check mark); nil for an entry that is not a toggle.
+	Active func() bool
 }
 
 // Source is what the UI needs from the refresher: *refresher.Refresher
@@ -121,6 +124,8 @@ type UI struct {
 	statusTill time.Time         // a message shows until then; afterwards the overall status line
 	overall    string            // the overall status line (as in the tray)
 	empty      fyne.CanvasObject // shown instead of the list when there are no clients
+	demoItems  []*fyne.MenuItem  // the Demo menu's entries, beside demoActs
+	demoActs   []DemoAction
 	tray       trayState
 }
 

@@ -405,11 +405,15 @@ func TestNotificationsNotRepeatedAfterRestart(t *testing.T) {
 	}
 }
 
-type demo struct{ ran []string }
+type demo struct {
+	ran       []string
+	rejecting bool
+}
 
 func (d *demo) Actions() []DemoAction {
 	return []DemoAction{
-		{Label: "Reject secrets", Do: func() error { d.ran = append(d.ran, "reject"); return nil }},
+		{Label: "Reject secrets", Do: func() error { d.ran = append(d.ran, "reject"); d.rejecting = !d.rejecting; return nil },
+			Active: func() bool { return d.rejecting }},
 		{Label: "Fail with 500", Do: func() error { return errors.New("demo server gone") }},
 	}
 }
@@ -424,9 +428,19 @@ func TestDemoMenu(t *testing.T) {
 	if last.Label != "Demo" || len(last.Items) != 2 {
 		t.Fatalf("main menu: got last menu %q with %d items; want Demo with 2", last.Label, len(last.Items))
 	}
+	if last.Items[0].Checked {
+		t.Errorf("toggle before use: checked; want unchecked")
+	}
 	last.Items[0].Action()
 	if len(d.ran) != 1 {
 		t.Errorf("demo action ran %d times; want 1", len(d.ran))
+	}
+	if !last.Items[0].Checked || !strings.HasSuffix(u.status.Text, ": on") {
+		t.Errorf("toggle switched on: checked %v, status %q; want a check mark and \": on\"", last.Items[0].Checked, u.status.Text)
+	}
+	last.Items[0].Action()
+	if last.Items[0].Checked || !strings.HasSuffix(u.status.Text, ": off") {
+		t.Errorf("toggle switched off: checked %v, status %q; want no check mark and \": off\"", last.Items[0].Checked, u.status.Text)
 	}
 	last.Items[1].Action()
 	if got := u.status.Text; !strings.Contains(got, "demo server gone") {

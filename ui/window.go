@@ -111,12 +111,14 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 	)
 	menus := []*fyne.Menu{file, client}
 	if u.opts.Demo != nil {
-		var items []*fyne.MenuItem
-		for _, a := range u.opts.Demo.Actions() {
-			a := a
-			items = append(items, fyne.NewMenuItem(a.Label, func() { u.runDemo(a) }))
+		u.demoActs = u.opts.Demo.Actions()
+		u.demoItems = nil
+		for _, a := range u.demoActs {
+			item := fyne.NewMenuItem(a.Label, func() { u.runDemo(a) })
+			item.Checked = a.Active != nil && a.Active()
+			u.demoItems = append(u.demoItems, item)
 		}
-		menus = append(menus, fyne.NewMenu("Demo", items...))
+		menus = append(menus, fyne.NewMenu("Demo", u.demoItems...))
 	}
 	return fyne.NewMainMenu(menus...)
 }
@@ -130,10 +132,33 @@ func (u *UI) runDemo(a DemoAction) {
 				u.tell("Demo", a.Label+" failed: "+err.Error())
 				return
 			}
-			u.setStatus("Demo: " + a.Label)
+			msg := "Demo: " + a.Label
+			switch {
+			case a.Active == nil:
+			case a.Active():
+				msg += ": on"
+			default:
+				msg += ": off"
+			}
+			u.setStatus(msg)
+			u.checkDemoMenu()
 			u.reload() // an action may change the store (a staged secret)
 		})
 	})
+}
+
+// checkDemoMenu puts a check mark on the Demo menu's toggles that are on
+// (one action may switch others: Clear all trouble).
+func (u *UI) checkDemoMenu() {
+	if len(u.demoItems) == 0 {
+		return
+	}
+	for i, a := range u.demoActs {
+		u.demoItems[i].Checked = a.Active != nil && a.Active()
+	}
+	if m := u.win.MainMenu(); m != nil {
+		m.Refresh()
+	}
 }
 
 // withSelected calls f with the selected client, or says to select one.
