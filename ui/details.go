@@ -125,6 +125,10 @@ func (d *detailsPane) show(st refresher.State) {
 		secretBtn.Importance = widget.WarningImportance
 		copyBtn.Importance = widget.MediumImportance
 	}
+	if !c.RotationStartedAt.IsZero() { // a staged secret waits (perhaps since a crash)
+		secretBtn.Text = "Finish rotation"
+		secretBtn.Importance = widget.WarningImportance
+	}
 	d.copyBtn, d.headerBtn = copyBtn, headerBtn
 	actions := container.NewGridWithColumns(3, copyBtn, headerBtn, refreshBtn, secretBtn, editBtn, removeBtn)
 

@@ -212,3 +212,23 @@ func TestRotateWizardDateRowIsCompact(t *testing.T) {
 		t.Errorf("date row min height %v; want at most %v (label squeezed into a narrow column?)", got, limit)
 	}
 }
+
+// A rotation in progress (a staged secret, perhaps left by a crash) shows on
+// the details' secret button, which opens the wizard on Finish and Cancel.
+func TestDetailsShowRotationInProgress(t *testing.T) {
+	r := rotateRig(t, []string{"models:read"})
+	if err := rotation.New(r.store).Stage("billing", "new-secret"); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := r.store.Get("billing")
+	r.ui.apply([]refresher.State{{Client: stored, Phase: refresher.PhaseFresh}})
+	r.ui.selectClient("billing")
+	btn := findButton(r.ui.details.root, "Finish rotation")
+	if btn == nil {
+		t.Fatalf("details of a client with a staged secret: no Finish rotation button in\n%s", allText(r.ui.details.root))
+	}
+	test.Tap(btn)
+	if text := allText(r.top()); !strings.Contains(text, "Finish") || !strings.Contains(text, "Cancel rotation") {
+		t.Errorf("wizard on a rotation in progress: %q; want Finish and Cancel rotation", text)
+	}
+}
