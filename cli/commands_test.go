@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gofrs/flock"
 
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/vault"
@@ -655,5 +658,40 @@ func TestDoctorTLS(t *testing.T) {
 	code, stdout, _ := h.run("", "doctor")
 	if code != ExitEndpoint || !strings.Contains(stdout, "FAIL  endpoint "+tokenURL) || !strings.Contains(stdout, "certificate") {
 		t.Errorf("doctor with an untrusted certificate: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestEditDropsTokensUnderTheClientLock: edit deletes the cached tokens
+// while holding the client's fetch lock, so a fetch for the old settings in
+// another process cannot cache its token after the drop.
+func TestEditDropsTokensUnderTheClientLock(t *testing.T) {
+	h := newHarness(t)
+	h.addClient("billing", "models:read")
+	s := h.store()
+	if err := s.SetToken("billing", nil, vault.Token{AccessToken: "t", Expiry: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := s.LockClient(context.Background(), "billing") // creates the lock file
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	var deletes, unlocked int
+	h.kr.FailWith(func(op, key string) error {
+		if op == "delete" && key == vault.TokenKey("billing", nil) {
+			deletes++
+			// One try: it succeeds only if edit does not hold the lock.
+			fl := flock.New(filepath.Join(s.Dir(), "locks", "billing.lock"))
+			if ok, err := fl.TryLock(); ok && err == nil {
+				unlocked++
+				_ = fl.Unlock()
+			}
+		}
+		return nil
+	})
+	h.mustRun(0, "", "edit", "billing", "--scope", "chat:invoke")
+	h.kr.FailWith(nil)
+	if deletes != 1 || unlocked != 0 {
+		t.Errorf("edit deleted the cached token %d times, %d of them without the client lock; want once, under the lock", deletes, unlocked)
 	}
 }

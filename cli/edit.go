@@ -79,7 +79,7 @@ EXAMPLE
 				return err
 			}
 			if tokenSettingsChanged(before, after) {
-				if err := dropTokens(s, before); err != nil {
+				if err := dropTokens(ctx, s, before); err != nil {
 					a.warnf("cached tokens for the old settings remain: %v", err)
 				}
 			}
@@ -98,7 +98,15 @@ func tokenSettingsChanged(before, after vault.Client) bool {
 }
 
 // dropTokens deletes every cached token of c (default and scope subsets).
-func dropTokens(s *vault.Store, c vault.Client) error {
+// It holds the client's fetch lock, so that a fetch for the old settings
+// running in another process (which re-reads the client before caching)
+// either sees the edit or has cached its token before the drop.
+func dropTokens(ctx context.Context, s *vault.Store, c vault.Client) error {
+	unlock, err := s.LockClient(ctx, c.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	var errs []error
 	for _, key := range vault.KeyringKeys(c) {
 		if key == vault.SecretKey(c.Name) || strings.HasSuffix(key, "/next-secret") {

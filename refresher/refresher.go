@@ -383,6 +383,9 @@ type flight struct {
 	// failed for a passing reason (transient, rate-limited): the last good
 	// token of a process that had none in memory.
 	stale *vault.Token
+	// outdated: the client was edited (id, URL, scopes, ...) while the
+	// request ran, so the token was not cached.
+	outdated bool
 }
 
 // fetch gets a token through the per-process singleflight and the
@@ -466,6 +469,23 @@ func (r *Refresher) doFetch(name, key string, set, requested []string, opts Toke
 	s = e.slot(key, set)
 	s.inFlight = false
 	now := r.now()
+	if f.err == nil && (f.outdated || !sameIdentity(c, e.client)) {
+		// Issued for settings edited meanwhile (Reload kept the slot while
+		// it was in flight): the callers that asked get it, the slot
+		// starts afresh, and the keyring must not keep it.
+		delete(e.slots, key)
+		if key == "" {
+			r.publishLocked(e)
+		}
+		if !f.outdated {
+			// Before the callers return, so that their next call does not
+			// adopt it from the keyring.
+			r.mu.Unlock()
+			r.dropOutdated(ctx, name, set, f.res.Token.AccessToken)
+			r.mu.Lock()
+		}
+		return f
+	}
 	if f.err != nil {
 		if t := f.stale; t != nil && t.AccessToken != s.tok.AccessToken && t.Expiry.After(s.tok.Expiry) {
 			// Adopt the last good token from the keyring, as if it had been
@@ -550,11 +570,36 @@ func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key s
 		}
 		return flight{err: e, stale: cached}
 	}
+	if cur, err := r.store.Get(name); err == nil && !sameIdentity(cur, c) {
+		// Edited while the request ran (tokentray edit, the window): the
+		// token is for the old settings. Drop what the edit could not drop
+		// while this fetch held the lock.
+		if err := r.store.DeleteToken(name, set); err != nil {
+			r.log.Warn("cannot drop a cached token after an edit", "client", name, "err", err)
+		}
+		return flight{res: res, outdated: true}
+	}
 	if err := r.store.SetToken(name, set, res.Token); err != nil {
 		res.NotCached = err
 		r.log.Warn("token kept in memory only", "client", name, "fingerprint", res.Token.Fingerprint(), "err", err)
 	}
 	return flight{res: res}
+}
+
+// dropOutdated deletes the keyring's cached token of name and scope set
+// when it still holds access (a token issued for settings since edited),
+// under the client's lock.
+func (r *Refresher) dropOutdated(ctx context.Context, name string, set []string, access string) {
+	unlock, err := r.store.LockClient(ctx, name)
+	if err != nil {
+		return
+	}
+	defer unlock()
+	if t, err := r.store.Token(name, set); err == nil && t.AccessToken == access {
+		if err := r.store.DeleteToken(name, set); err != nil {
+			r.log.Warn("cannot drop a cached token after an edit", "client", name, "err", err)
+		}
+	}
 }
 
 // config returns the x/oauth2 configuration of a client and scope set.

@@ -582,3 +582,88 @@ func TestTokenNewProcessServesCachedTokenWhileFailing(t *testing.T) {
 		})
 	}
 }
+
+// TestEditDuringFetchDropsTheOldToken: the client's scopes are narrowed
+// (store update and Reload, as the window does) while a fetch for the old
+// scopes is in flight. The token it brings back was issued for the old
+// scopes: it must be neither kept in memory nor cached in the keyring, so
+// the next call fetches one for the new scopes.
+func TestEditDuringFetchDropsTheOldToken(t *testing.T) {
+	f := newFixture(t)
+	arrived, release := make(chan struct{}), make(chan struct{})
+	f.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+		if n == 1 {
+			close(arrived)
+			<-release
+		}
+		tokenOK(w, map[string]any{"access_token": fmt.Sprintf("token-%d", n), "scope": r.PostForm.Get("scope")})
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.r.Token(context.Background(), "billing", TokenOptions{})
+		done <- err
+	}()
+	<-arrived
+	if err := f.store.Update("billing", func(c *vault.Client) error { c.Scopes = []string{"models:read"}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.r.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("the call in flight: %v", err)
+	}
+	if cached, err := f.store.Token("billing", nil); err == nil && cached.AccessToken == "token-1" {
+		t.Errorf("keyring holds token-1, issued for the old scopes %v", cached.Scopes)
+	}
+	res, err := f.r.Token(context.Background(), "billing", TokenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Token.AccessToken != "token-2" || !slices.Equal(res.Token.Scopes, []string{"models:read"}) {
+		t.Errorf("Token after the edit = %v with scopes %v; want token-2 for [models:read]", res.Token, res.Token.Scopes)
+	}
+}
+
+// TestEditAfterFetchCachedDropsTheOldToken: the edit lands after the fetch
+// re-read the client but before it returned (while it caches the token):
+// the refresher notices on return and drops the token from memory and
+// from the keyring before the caller gets it.
+func TestEditAfterFetchCachedDropsTheOldToken(t *testing.T) {
+	f := newFixture(t)
+	caching, edited := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	f.kr.FailWith(func(op, key string) error {
+		if op == "set" && key == vault.TokenKey("billing", nil) {
+			once.Do(func() { close(caching); <-edited })
+		}
+		return nil
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.r.Token(context.Background(), "billing", TokenOptions{})
+		done <- err
+	}()
+	<-caching
+	if err := f.store.Update("billing", func(c *vault.Client) error { c.Scopes = []string{"models:read"}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.r.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	close(edited)
+	if err := <-done; err != nil {
+		t.Fatalf("the call in flight: %v", err)
+	}
+	if cached, err := f.store.Token("billing", nil); err == nil && cached.AccessToken == "token-1" {
+		t.Errorf("keyring holds token-1, issued for the old scopes %v", cached.Scopes)
+	}
+	res, err := f.r.Token(context.Background(), "billing", TokenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Token.AccessToken != "token-2" || !slices.Equal(res.Token.Scopes, []string{"models:read"}) {
+		t.Errorf("Token after the edit = %v with scopes %v; want token-2 for [models:read]", res.Token, res.Token.Scopes)
+	}
+}
