@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 
 	"github.com/tokentray/tokentray/cli"
@@ -53,13 +54,37 @@ func wantsGUI(args []string) bool {
 }
 
 // execGUI replaces this process with tokentray-gui, found beside this
-// executable or else on PATH. It returns only on failure.
+// executable or else on PATH (on Windows, which cannot replace a process,
+// it runs it and exits with its code). It returns only on failure.
 func execGUI(args []string) error {
 	path, err := findGUI()
 	if err != nil {
 		return err
 	}
+	if runtime.GOOS == "windows" {
+		code, err := runGUI(path, args)
+		if err != nil {
+			return err
+		}
+		os.Exit(code)
+	}
 	return syscall.Exec(path, append([]string{path}, args...), os.Environ())
+}
+
+// runGUI runs the window's program as a child with the standard streams
+// and returns its exit code.
+func runGUI(path string, args []string) (int, error) {
+	cmd := exec.Command(path, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cannot start %s: %w", path, err)
+	}
+	return 0, nil
 }
 
 func findGUI() (string, error) {
