@@ -223,6 +223,7 @@ func (r *Refresher) reload() (bool, error) {
 		scopes []string
 	}
 	var drops []drop
+	var newSecret []string // clients whose secret changed (a rotation switch, set-secret)
 	changed := false
 	r.mu.Lock()
 	seen := make(map[string]bool, len(clients))
@@ -253,6 +254,7 @@ func (r *Refresher) reload() (bool, error) {
 			}
 		} else if !old.SecretSetAt.Equal(c.SecretSetAt) {
 			changed = true
+			newSecret = append(newSecret, c.Name)
 			for _, s := range e.slots {
 				if s.err != nil {
 					// Keep the error for the record until the next attempt,
@@ -280,6 +282,19 @@ func (r *Refresher) reload() (bool, error) {
 		if err := r.store.DeleteToken(d.name, d.scopes); err != nil {
 			r.log.Warn("cannot drop a cached token after an edit", "client", d.name, "err", err)
 		}
+	}
+	// A rotation's switch caches a token fetched with the new secret: serve
+	// it from now on rather than the old secret's token held in memory.
+	for _, name := range newSecret {
+		t, err := r.store.Token(name, nil)
+		if err != nil || !t.Valid(r.now()) {
+			continue
+		}
+		r.mu.Lock()
+		if e, ok := r.clients[name]; ok {
+			r.adoptLocked(name, "", nil, t, e.client.Scopes)
+		}
+		r.mu.Unlock()
 	}
 	return changed, nil
 }

@@ -168,3 +168,38 @@ func TestCloseClosesSubscriptions(t *testing.T) {
 var testEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func durSec(i int) time.Duration { return time.Duration(i) * time.Second }
+
+// After a rotation's switch (a new secret and a token fetched with it cached
+// in the keyring), the refresher serves the new token, not the old secret's
+// token it held in memory.
+func TestReloadAdoptsTokenOfNewSecret(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	old, err := f.r.Token(ctx, "billing", TokenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Second)
+	now := f.clock.Now()
+	fresh := vault.Token{AccessToken: "token-from-the-new-secret", TokenType: "Bearer",
+		Expiry: now.Add(time.Hour), FetchedAt: now, Scopes: old.Token.Scopes}
+	if err := f.store.SetSecret("billing", "the-new-secret"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.SetToken("billing", nil, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.r.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.r.Token(ctx, "billing", TokenOptions{})
+	if err != nil || got.Token.AccessToken != fresh.AccessToken {
+		t.Errorf("after the switch: token %s (%v); want the new secret's token %s", got.Token, err, fresh)
+	}
+	if st, _ := f.r.State("billing"); st.Fingerprint != fresh.Fingerprint() {
+		t.Errorf("after the switch: state fingerprint %s; want %s", st.Fingerprint, fresh.Fingerprint())
+	}
+	if n := f.srv.count(); n != 1 {
+		t.Errorf("%d token requests; want 1 (the switch's token is adopted, not refetched)", n)
+	}
+}
