@@ -49,6 +49,10 @@ type Refresher struct {
 	fetchCtx    context.Context
 	fetchCancel context.CancelFunc
 	sched       *scheduler // nil unless started
+	// indexSeen is the index file's size and modification time just before
+	// the client list was last read, so a sweep notices what another
+	// process (the command line) added, edited or removed.
+	indexSeen fileStamp
 }
 
 // entry is what the refresher knows of one client.

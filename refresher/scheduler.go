@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -242,9 +243,10 @@ func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time)
 		r.afterJump(jumpBy)
 		r.checkRotation()
 	}
-	if auto && r.anyHeld() {
-		// A held client waits for a new secret or an edit, which another
-		// process (the command line) may have made.
+	if auto && (r.indexChanged() || r.anyHeld()) {
+		// Another process (the command line) changed the store, or a held
+		// client waits for a new secret or an edit another process may have
+		// made.
 		if _, err := r.reload(); err != nil {
 			r.log.Warn("cannot re-read the client list", "err", err)
 		}
@@ -403,4 +405,30 @@ func (r *Refresher) checkRotation() {
 			r.publishLocked(e)
 		}
 	}
+}
+
+// fileStamp identifies a version of a file cheaply; the zero value means the
+// file was missing.
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+func (r *Refresher) indexStamp() fileStamp {
+	if fi, err := os.Stat(r.store.IndexPath()); err == nil {
+		return fileStamp{size: fi.Size(), mod: fi.ModTime()}
+	}
+	return fileStamp{}
+}
+
+// indexChanged reports whether the index file differs from the one the
+// client list was last read from.
+func (r *Refresher) indexChanged() bool {
+	if r.store == nil {
+		return false
+	}
+	now := r.indexStamp()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return now != r.indexSeen
 }

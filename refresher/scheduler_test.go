@@ -541,3 +541,33 @@ func TestSchedulerShortLivedTokensDoNotHammer(t *testing.T) {
 		}
 	})
 }
+
+// A client added by another process (the command line, on the same
+// directory) is picked up by the next sweep, without a Reload call.
+func TestSchedulerSeesClientsAddedByAnotherProcess(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		b.start(t)
+		defer b.stop(t)
+		other, err := vault.Open(b.store.Dir(), b.store.Keyring())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := testClient("https://auth.example.com/token", vault.AuthBody)
+		c.Name = "search"
+		if err := other.Add(c, "other-secret"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := b.r.State("search"); ok {
+			t.Fatal("search known before any sweep")
+		}
+		time.Sleep(31 * time.Second) // one sweep interval
+		synctest.Wait()
+		if st, ok := b.r.State("search"); !ok || st.Phase != PhaseFresh {
+			t.Errorf("after a sweep: search known %v, phase %q; want a fresh token", ok, st.Phase)
+		}
+		if got := b.srv.count(); got != 2 {
+			t.Errorf("token requests = %d; want 2 (billing at start, search after the sweep)", got)
+		}
+	})
+}

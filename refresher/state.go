@@ -214,6 +214,7 @@ func (r *Refresher) reload() (bool, error) {
 	if r.store == nil {
 		return false, errors.New("refresher: reload: no store")
 	}
+	stamp := r.indexStamp() // before reading: a write in between is seen next time
 	clients, err := r.store.List()
 	if err != nil {
 		return false, fmt.Errorf("refresher: reload: %w", err)
@@ -226,6 +227,7 @@ func (r *Refresher) reload() (bool, error) {
 	var newSecret []string // clients whose secret changed (a rotation switch, set-secret)
 	changed := false
 	r.mu.Lock()
+	r.indexSeen = stamp
 	seen := make(map[string]bool, len(clients))
 	for _, c := range clients {
 		seen[c.Name] = true
