@@ -24,8 +24,9 @@ test_pkgs=(xvfb imagemagick x11-apps xdotool xclip dunst haskell-gtk-sni-tray-ut
 
 pkgs=("${run_pkgs[@]}")
 [[ $tests == 1 ]] && pkgs+=("${test_pkgs[@]}")
-# xvfb is also what `make run` on a machine without a display uses.
-pkgs+=(xvfb)
+# scripts/run.sh on a machine without a display runs the app under Xvfb and
+# saves screenshots with ImageMagick's import.
+pkgs+=(xvfb imagemagick)
 
 missing=()
 for p in "${pkgs[@]}"; do
