@@ -52,57 +52,11 @@ if [[ -z ${SMOKE_DEMO_INNER:-} ]]; then
 fi
 
 # --- inside the private session bus ---
-start=$(date +%s%N)
-WORK=$(mktemp -d)
-pids=()
-cleanup() {
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# Go keeps its caches and settings where they were (a cold build of Fyne
-# takes minutes); nothing of the smoke lands in the user's home.
-{ read -r GOCACHE && read -r GOMODCACHE && read -r GOPATH && read -r GOENV; } < <(go env GOCACHE GOMODCACHE GOPATH GOENV)
-export GOCACHE GOMODCACHE GOPATH GOENV
-export HOME=$WORK/home XDG_CONFIG_HOME=$WORK/config XDG_DATA_HOME=$WORK/data XDG_CACHE_HOME=$WORK/cache
-export XDG_RUNTIME_DIR=$WORK/run MESA_SHADER_CACHE_DIR=$WORK/mesa
+# shellcheck source=scripts/smoke-rig.sh
+source scripts/smoke-rig.sh
+rig_init
 export TOKENTRAY_CONFIG_DIR=$WORK/tokentray TOKENTRAY_DEMO_DIR=$WORK/tokentray-demo
-mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME" "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
 DEMO_DIR=$TOKENTRAY_DEMO_DIR
-
-# wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 50 ms.
-wait_for() {
-  local limit=$1 what=$2
-  shift 2
-  local deadline=$((SECONDS + limit))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || fail "$what: not within ${limit}s"
-    sleep 0.05
-  done
-}
-
-# stop_app PID NAME: SIGTERM, then the app must exit with status 0 within 2 s.
-# Sets exit_ms.
-stop_app() {
-  local pid=$1 name=$2 code=0 term
-  kill -0 "$pid" 2>/dev/null || fail "$name exited before SIGTERM"
-  kill -TERM "$pid"
-  term=$(date +%s%N)
-  for _ in $(seq 40); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid"
-    fail "$name did not exit within 2 s of SIGTERM"
-  fi
-  wait "$pid" || code=$?
-  exit_ms=$((($(date +%s%N) - term) / 1000000))
-  ((code == 0)) || fail "$name exited with status $code after SIGTERM"
-}
 
 # check_jwt TOKEN WHAT: TOKEN is a JWT whose claims have sub = chat-bot's
 # client id and scope "chat:invoke models:read".
@@ -120,26 +74,7 @@ check_jwt() {
     fail "$what: scope is not \"chat:invoke models:read\" (claims in $ART/demo-claims.json)"
 }
 
-eval "$(printf %s smoke-password | gnome-keyring-daemon --replace --unlock --components=secrets)" >/dev/null
-export GNOME_KEYRING_CONTROL
-
-dbus-monitor --session \
-  "type='method_call',interface='org.kde.StatusNotifierWatcher'" \
-  "type='method_call',interface='org.freedesktop.Notifications',member='Notify'" \
-  >"$ART/demo-dbus.log" 2>&1 &
-pids+=($!)
-
-exec 3>"$WORK/display"
-Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp >"$ART/demo-xvfb.log" 2>&1 &
-pids+=($!)
-exec 3>&-
-wait_for 10 "Xvfb start" test -s "$WORK/display"
-export DISPLAY=:$(head -n1 "$WORK/display")
-
-gtk-sni-tray-standalone --watcher --bottom --end -s 48 >"$ART/demo-tray-host.log" 2>&1 &
-pids+=($!)
-dunst >"$ART/demo-dunst.log" 2>&1 &
-pids+=($!)
+rig_desktop demo-
 
 # === Phase 1: the README's run command opens the demo window and tray.
 # run.sh sets up and builds, then becomes the app (exec): its pid is the app's.
@@ -168,22 +103,16 @@ CHAT_ID=$(tr -d ' \n' <<<"$list" | grep -o '"name":"chat-bot","client_id":"[^"]*
 [[ -n $CHAT_ID ]] || fail "no chat-bot client in the demo store $DEMO_DIR: $list"
 
 # The tray menu, read over D-Bus: exactly the three demo clients' Copy entries.
-ITEM=$(grep -m1 'member=RegisterStatusNotifierItem' "$ART/demo-dbus.log" | sed -n 's/.*sender=\([^ ]*\).*/\1/p')
-[[ -n $ITEM ]] || fail "cannot tell which bus name registered the tray item"
+tray_item
 want_copies=$'"Copy token: chat-bot"\n"Copy token: data-sync"\n"Copy token: org-admin"'
 tray_menu() {
-  dbus-send --session --print-reply --dest="$ITEM" /StatusNotifierMenu \
-    com.canonical.dbusmenu.GetLayout int32:0 int32:-1 array:string:label >"$ART/demo-tray-menu.txt" 2>&1 &&
+  tray_layout "$ART/demo-tray-menu.txt" &&
     [[ $(grep -o '"Copy token: [^"]*"' "$ART/demo-tray-menu.txt" | sort) == "$want_copies" ]]
 }
 wait_for 15 "a tray menu with exactly the Copy entries of chat-bot, data-sync and org-admin (see $ART/demo-tray-menu.txt)" tray_menu
 
 # Click "Copy token: chat-bot": the token goes to the clipboard.
-COPY_ID=$(awk '/^ +int32 [0-9]+$/ && !/variant/ {id = $2} /"Copy token: chat-bot"/ {print id; exit}' "$ART/demo-tray-menu.txt")
-[[ -n $COPY_ID ]] || fail "no id for the tray item Copy token: chat-bot"
-dbus-send --session --type=method_call --dest="$ITEM" /StatusNotifierMenu \
-  com.canonical.dbusmenu.Event int32:"$COPY_ID" string:clicked variant:int32:0 uint32:0 ||
-  fail "clicking the tray item over D-Bus"
+tray_click "$ART/demo-tray-menu.txt" "Copy token: chat-bot"
 wait_for 10 "the Copied notification after the tray click" \
   grep -Eq 'Copied chat-bot token, expires in [0-9]+:[0-9][0-9]' "$ART/demo-dbus.log"
 clip=$(timeout 5 xclip -o -selection clipboard 2>"$ART/demo-xclip.err") ||

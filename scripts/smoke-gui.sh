@@ -54,54 +54,11 @@ if [[ -z ${SMOKE_GUI_INNER:-} ]]; then
 fi
 
 # --- inside the private session bus ---
-start=$(date +%s%N)
-WORK=$(mktemp -d)
-pids=()
-cleanup() {
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# Nothing of the smoke lands in the user's home.
-export HOME=$WORK/home XDG_CONFIG_HOME=$WORK/config XDG_DATA_HOME=$WORK/data XDG_CACHE_HOME=$WORK/cache
-export XDG_RUNTIME_DIR=$WORK/run MESA_SHADER_CACHE_DIR=$WORK/mesa
-mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME" "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
+# shellcheck source=scripts/smoke-rig.sh
+source scripts/smoke-rig.sh
+rig_init
 CFG=$WORK/tokentray
-
-# wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 50 ms.
-wait_for() {
-  local limit=$1 what=$2
-  shift 2
-  local deadline=$((SECONDS + limit))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || fail "$what: not within ${limit}s"
-    sleep 0.05
-  done
-}
-
-eval "$(printf %s smoke-password | gnome-keyring-daemon --replace --unlock --components=secrets)" >/dev/null
-export GNOME_KEYRING_CONTROL
-
-dbus-monitor --session \
-  "type='method_call',interface='org.kde.StatusNotifierWatcher'" \
-  "type='method_call',interface='org.freedesktop.Notifications',member='Notify'" \
-  >"$ART/dbus.log" 2>&1 &
-pids+=($!)
-
-exec 3>"$WORK/display"
-Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp >"$ART/xvfb.log" 2>&1 &
-pids+=($!)
-exec 3>&-
-wait_for 10 "Xvfb start" test -s "$WORK/display"
-export DISPLAY=:$(head -n1 "$WORK/display")
-
-gtk-sni-tray-standalone --watcher --bottom --end -s 48 >"$ART/tray-host.log" 2>&1 &
-pids+=($!)
-dunst >"$ART/dunst.log" 2>&1 &
-pids+=($!)
+rig_desktop ""
 
 bin/smoke-tokenserver -url-file "$WORK/url" \
   -client m2m-client-test-smoke:good-secret:models:read,chat:invoke,files:read \
@@ -134,11 +91,9 @@ kill -0 "$APP" 2>/dev/null || fail "the app exited early"
 
 # The tray menu, read over D-Bus (com.canonical.dbusmenu) from the item that
 # registered: one Copy entry per client, the status line, Show window, Quit.
-ITEM=$(grep -m1 'member=RegisterStatusNotifierItem' "$ART/dbus.log" | sed -n 's/.*sender=\([^ ]*\).*/\1/p')
-[[ -n $ITEM ]] || fail "cannot tell which bus name registered the tray item"
+tray_item
 tray_menu() {
-  dbus-send --session --print-reply --dest="$ITEM" /StatusNotifierMenu \
-    com.canonical.dbusmenu.GetLayout int32:0 int32:-1 array:string:label >"$ART/tray-menu.txt" 2>&1 &&
+  tray_layout "$ART/tray-menu.txt" &&
     grep -q '"Copy token: smoke-test"' "$ART/tray-menu.txt" &&
     grep -q '"Copy token: billing-live (rejected)"' "$ART/tray-menu.txt" &&
     grep -q '"2 clients · 1 rejected"' "$ART/tray-menu.txt" &&
@@ -148,11 +103,7 @@ wait_for 15 "the tray menu with both clients, the status line, Show window and Q
 
 # Click "Copy token: smoke-test" in the tray menu: the token goes to the
 # clipboard and a "Copied smoke-test token, expires in mm:ss" notification follows.
-COPY_ID=$(awk '/^ +int32 [0-9]+$/ && !/variant/ {id = $2} /"Copy token: smoke-test"/ {print id; exit}' "$ART/tray-menu.txt")
-[[ -n $COPY_ID ]] || fail "no id for the tray item Copy token: smoke-test"
-dbus-send --session --type=method_call --dest="$ITEM" /StatusNotifierMenu \
-  com.canonical.dbusmenu.Event int32:"$COPY_ID" string:clicked variant:int32:0 uint32:0 ||
-  fail "clicking the tray item over D-Bus"
+tray_click "$ART/tray-menu.txt" "Copy token: smoke-test"
 wait_for 10 "the Copied notification after the tray click" grep -q 'Copied smoke-test token, expires in [0-9][0-9]:[0-9][0-9]' "$ART/dbus.log"
 
 wait_for 20 "the window" xdotool search --onlyvisible --name '^Tokentray$'
@@ -175,20 +126,7 @@ sleep 0.5
 import -window root "$ART/smoke-add.png" || fail "screenshot"
 echo "smoke-gui: screenshots in $ART/"
 
-kill -TERM "$APP"
-term=$(date +%s%N)
-code=0
-for _ in $(seq 40); do
-  kill -0 "$APP" 2>/dev/null || break
-  sleep 0.05
-done
-if kill -0 "$APP" 2>/dev/null; then
-  kill -KILL "$APP"
-  fail "the app did not exit within 2 s of SIGTERM"
-fi
-wait "$APP" || code=$?
-exit_ms=$((($(date +%s%N) - term) / 1000000))
-((code == 0)) || fail "the app exited with status $code after SIGTERM"
+stop_app "$APP" "the app"
 if grep -qiE 'panic|data race|fatal' "$ART/app.log"; then
   fail "the app log shows a panic, race or fatal error"
 fi
