@@ -57,7 +57,7 @@ go mod download
 
 if [[ $tests == 1 ]]; then
   export PATH=$PATH:$(go env GOPATH)/bin
-  if ! staticcheck -version 2>/dev/null | grep -q "v0.8.2"; then
+  if ! staticcheck -version 2>/dev/null | grep -qF "(0.8.2)"; then
     echo "setup: installing staticcheck v0.8.2"
     GOFLAGS= go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
   fi
