@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -109,15 +108,6 @@ func (u *UI) refreshNow(name string) {
 					return
 				}
 				u.tell("Refresh failed", err.Error())
-				return
-			}
-			if res.RefreshErr != nil { // the last good token came back instead
-				lastGood := time.Time{}
-				if res.Token.Valid(u.clock.Now()) {
-					lastGood = res.Token.Expiry
-				}
-				what, todo := explain(res.RefreshErr, lastGood)
-				u.tell("Refresh failed", what+" "+todo)
 				return
 			}
 			msg := "Refreshed " + name

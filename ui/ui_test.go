@@ -509,10 +509,10 @@ func TestQuitAfterStopLeavesTheClipboardAlone(t *testing.T) {
 func TestRefreshNowSaysWhenItFailed(t *testing.T) {
 	r := newRig(t, state("alpha", refresher.PhaseStale, 3*time.Minute))
 	r.ui.hideWindow() // tell notifies instead of opening a dialog
-	r.src.tokens["alpha"] = refresher.Result{
-		Token:      vault.Token{AccessToken: "old", Expiry: t0.Add(3 * time.Minute)},
-		RefreshErr: &refresher.Error{Class: refresher.ClassRateLimited, Host: "auth.example.com", Status: 429},
-	}
+	// Refresh returns a failure as an error even while the last good token
+	// is valid (the refresher's contract).
+	r.src.errs["alpha"] = &refresher.Error{Class: refresher.ClassRateLimited, Host: "auth.example.com", Status: 429,
+		ValidUntil: t0.Add(3 * time.Minute)}
 	r.ui.refreshNow("alpha")
 	got := r.ui.status.Text
 	if strings.HasPrefix(got, "Refreshed") || !strings.Contains(got, "rate limiting") || !strings.Contains(got, "stays valid until") {
