@@ -6,8 +6,9 @@
 # ratio. Target (issue 5): warm token median under 4 ms.
 #
 # It runs everything inside a private D-Bus session with its own unlocked
-# gnome-keyring, a temporary config dir and a local token server (a tiny Go
-# program built here), so nothing touches the user's keyring or store.
+# gnome-keyring, a temporary config dir and a local token server (the demo
+# server, demoserver/cmd/testserver), so nothing touches the user's keyring or
+# store.
 #
 # Usage: scripts/bench-token.sh [RUNS]      (default 300 runs per command)
 # Needs: go, hyperfine, dbus-run-session, gnome-keyring-daemon, secret-tool, python3.
@@ -66,7 +67,7 @@ CGO_ENABLED=0 go build -overlay "$tmp/overlay.json" -o "$tmp/tokentray-cli" ./bi
 [[ $have_app == 1 ]] || bin="$tmp/tokentray-cli"
 
 # The floor: a Go binary that reads a small file and prints it.
-mkdir -p "$tmp/floor" "$tmp/server"
+mkdir -p "$tmp/floor"
 cat >"$tmp/floor/main.go" <<'EOF'
 package main
 
@@ -82,39 +83,17 @@ func main() {
 EOF
 (cd "$tmp/floor" && go mod init floor >/dev/null 2>&1 && go build -o "$tmp/readfile" .)
 
-# A local client-credentials token endpoint (any client, any secret).
-cat >"$tmp/server/main.go" <<'EOF'
-package main
-
-import (
-	"fmt"
-	"net"
-	"net/http"
-	"os"
-)
-
-func main() {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println(l.Addr().String())
-	os.Stdout.Close()
-	http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"access_token":"eyJhbGciOiJub25lIn0.eyJzdWIiOiJiZW5jaCIsInNjb3BlIjoibW9kZWxzOnJlYWQifQ.c2lnbmF0dXJl","token_type":"bearer","expires_in":3600,"scope":"models:read"}`)
-	}))
-}
-EOF
-(cd "$tmp/server" && go mod init server >/dev/null 2>&1 && go build -o "$tmp/tokenserver" .)
-"$tmp/tokenserver" >"$tmp/addr" &
+# A local client-credentials token endpoint: the demo server, issuing RS256
+# JWTs shaped like the platform's (about 800 bytes).
+go build -o "$tmp/tokenserver" ./demoserver/cmd/testserver
+"$tmp/tokenserver" -url-file "$tmp/url" -client m2m-client-test-bench:bench-client-secret:models:read &
 server_pid=$!
-for _ in $(seq 100); do [[ -s "$tmp/addr" ]] && break; sleep 0.05; done
-addr="$(cat "$tmp/addr")"
+for _ in $(seq 100); do [[ -s "$tmp/url" ]] && break; sleep 0.05; done
+token_url="$(cat "$tmp/url")"
 
 cfg="$tmp/config"
 printf '%s\n' 'bench-client-secret' | "$bin" --config "$cfg" add bench \
-	--token-url "http://$addr/oauth2/token" --client-id m2m-client-test-bench --scope models:read
+	--token-url "$token_url" --client-id m2m-client-test-bench --scope models:read
 "$bin" --config "$cfg" token bench >"$tmp/small.txt" # warm: cached in the keyring now
 kill "$server_pid"
 server_pid=""

@@ -4,7 +4,7 @@
 # private D-Bus session with an unlocked gnome-keyring (the real Secret
 # Service), Xvfb, dunst (notification daemon) and gtk-sni-tray-standalone
 # (StatusNotifierItem tray host) it
-#   - starts a loopback token server with two clients (ui/testdata/tokenserver),
+#   - starts a loopback token server with two clients (demoserver/cmd/testserver),
 #   - adds them with `tokentray add` (secrets on stdin): one good, one whose
 #     secret the server rejects,
 #   - starts `tokentray --config DIR`,
@@ -47,7 +47,7 @@ if [[ -z ${SMOKE_GUI_INNER:-} ]]; then
   echo "smoke-gui: building bin/tokentray and bin/tokentray-gui"
   CGO_ENABLED=0 go build -o bin/tokentray . || fail "go build of the command line failed"
   go build -o bin/tokentray-gui ./cmd/tokentray-gui || fail "go build of the window (cmd/tokentray-gui) failed"
-  go build -o bin/smoke-tokenserver ./ui/testdata/tokenserver || fail "go build of the token server failed"
+  go build -o bin/testserver ./demoserver/cmd/testserver || fail "go build of the token server failed"
   echo "smoke-gui: built in ${SECONDS}s"
   export SMOKE_GUI_INNER=1
   exec dbus-run-session -- "$0" "$@"
@@ -60,7 +60,7 @@ rig_init
 CFG=$WORK/tokentray
 rig_desktop ""
 
-bin/smoke-tokenserver -url-file "$WORK/url" \
+bin/testserver -url-file "$WORK/url" \
   -client m2m-client-test-smoke:good-secret:models:read,chat:invoke,files:read \
   -client m2m-client-live-billing:the-new-secret:models:read \
   >"$ART/tokenserver.log" 2>&1 &
