@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 
 	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/rotation"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -74,28 +75,23 @@ func (n *notifier) check(st refresher.State, now time.Time, p notifyPrefs) []*fy
 		}
 	}
 
+	// Rotation reminders follow the rotation package's schedule (days 76,
+	// 83 and 89, then daily once overdue); the last one sent is remembered
+	// with the secret's date, so a new secret starts afresh.
 	rot := rotationAt(st, now)
-	switch rot.State {
-	case vault.RotationDueSoon:
-		stage := "entered"
+	if rem, due := rotation.DueReminder(rot, n.lastReminder(name)); due {
+		n.sent[key("rotation")] = encodeSent(rem.Sent())
 		switch {
-		case rot.DaysLeft <= 1:
-			stage = "1"
-		case rot.DaysLeft <= 7:
-			stage = "7"
+		case !p.rotation:
+		case rem.Overdue:
+			out = append(out, &fyne.Notification{Title: name + "'s secret is overdue for rotation",
+				Content: fmt.Sprintf("It was due on %s, %s ago. Create a new secret in the provider's dashboard and use Rotate secret.",
+					rot.DueAt.Local().Format("Mon 2 Jan"), days(-rot.DaysLeft))})
+		default:
+			out = append(out, &fyne.Notification{Title: "Rotate " + name + "'s secret soon",
+				Content: fmt.Sprintf("Its secret is due for rotation on %s (%s). Tokens issued with the old secret stay valid until they expire.",
+					rot.DueAt.Local().Format("Mon 2 Jan"), dueIn(rot.DaysLeft))})
 		}
-		if rank(n.sent[key("due")]) < rank(stage) {
-			emit(p.rotation, "due", stage, "Rotate "+name+"'s secret soon",
-				fmt.Sprintf("Its secret is due for rotation on %s (%s). Tokens issued with the old secret stay valid until they expire.",
-					rot.DueAt.Local().Format("Mon 2 Jan"), dueIn(rot.DaysLeft)))
-		}
-	case vault.RotationOverdue:
-		emit(p.rotation, "overdue", strconv.Itoa(rot.AgeDays), name+"'s secret is overdue for rotation",
-			fmt.Sprintf("It was due on %s, %s ago. Create a new secret in the provider's dashboard and use Rotate secret.",
-				rot.DueAt.Local().Format("Mon 2 Jan"), days(-rot.DaysLeft)))
-	case vault.RotationOK:
-		delete(n.sent, key("due"))
-		delete(n.sent, key("overdue"))
 	}
 
 	rejected := st.Phase == refresher.PhaseRejected || (st.Err != nil && st.Err.Class == refresher.ClassRejected)
@@ -133,16 +129,17 @@ func (n *notifier) forget(name string) {
 	}
 }
 
-func rank(stage string) int {
-	switch stage {
-	case "entered":
-		return 1
-	case "7":
-		return 2
-	case "1":
-		return 3
-	}
-	return 0
+// lastReminder is the rotation reminder last sent for the client called
+// name (the zero Sent when none was).
+func (n *notifier) lastReminder(name string) rotation.Sent {
+	var last rotation.Sent
+	_ = json.Unmarshal([]byte(n.sent[name+"|rotation"]), &last)
+	return last
+}
+
+func encodeSent(s rotation.Sent) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 func dueIn(daysLeft int) string {
