@@ -5,7 +5,7 @@
 // and publishes per-client state snapshots to subscribers. It knows nothing
 // of Fyne.
 //
-// THIS FILE IS THE CONTRACT other packages (cli, ui, demo) code against:
+// api.go holds the contract other packages (cli, ui, demo) code against:
 // its types, and the methods documented in the other files of the package
 // (refresher.go: New, Token; state.go: States, State, Subscribe, Reload,
 // Close; scheduler.go: Start, Stop, Sweep; exchange.go: Exchange,
