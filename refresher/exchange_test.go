@@ -577,6 +577,11 @@ func FuzzExchangeResponse(f *testing.F) {
 	f.Add(401, "application/json", []byte(`{"error":"invalid_client","error_description":"`+testSecret+`"}`))
 	f.Add(429, "text/plain", []byte(`slow down`))
 	f.Add(200, "application/json", []byte(`{"access_token":"`+makeJWT(map[string]any{"scp": []string{"a"}, "exp": 1e10})+`"}`))
+	f.Add(200, "application/json", []byte(`{"access_token":"a","expires_in":1e300}`))
+	f.Add(200, "application/json", []byte(`{"access_token":"a","expires_in":-100}`))
+	f.Add(200, "application/json", []byte(`{"access_token":"a\u001b[2J","expires_in":60}`))
+	f.Add(200, "application/x-www-form-urlencoded", []byte(`access_token=a%0Ab&expires_in=1e300`))
+	f.Add(307, "text/html", []byte(`<a href="https://evil.example.com/">moved</a>`))
 	f.Fuzz(func(t *testing.T, status int, ctype string, body []byte) {
 		if status < 100 || status > 599 {
 			return
@@ -599,6 +604,12 @@ func FuzzExchangeResponse(f *testing.F) {
 		}
 		if res.Token.AccessToken == "" || res.Token.Expiry.IsZero() || res.Token.TokenType != "Bearer" {
 			t.Errorf("success with token %v (%q, expiry %v)", res.Token, res.Token.TokenType, res.Token.Expiry)
+		}
+		if why := checkAccessToken(res.Token.AccessToken); why != "" {
+			t.Errorf("success with a token a bearer token cannot be: %s", why)
+		}
+		if life := res.Token.Lifetime(); life <= 0 || life > MaxLifetime {
+			t.Errorf("success with a lifetime of %v; want in (0, %v]", life, MaxLifetime)
 		}
 	})
 }
