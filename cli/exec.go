@@ -71,6 +71,9 @@ EXAMPLE
 			if err != nil {
 				return err
 			}
+			if err := printable(name, res, false); err != nil {
+				return err
+			}
 			expires := ""
 			if !res.Token.Expiry.IsZero() {
 				expires = res.Token.Expiry.UTC().Format(time.RFC3339)

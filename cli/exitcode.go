@@ -39,8 +39,8 @@ func (e *childExit) Error() string { return fmt.Sprintf("command exited with cod
 
 // ExitCode maps an error to the process exit code: nil 0; usage errors 2;
 // an unknown client 3; a refresher.Error by its class (rejected 4, scope 5,
-// transient and rate-limited 6, keyring 7); keyring unavailable or locked 7;
-// anything else 1.
+// transient and rate-limited 6, keyring 7); a token unfit to print 6;
+// keyring unavailable or locked 7; anything else 1.
 func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
@@ -56,6 +56,10 @@ func ExitCode(err error) int {
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return ExitUsage
+	}
+	var ut *unprintableToken
+	if errors.As(err, &ut) {
+		return ExitEndpoint
 	}
 	var re *refresher.Error
 	if errors.As(err, &re) {

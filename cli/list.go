@@ -11,6 +11,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/tokentray/tokentray/textsafe"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -147,20 +148,34 @@ EXAMPLE
 			if *asJSON {
 				return a.writeJSON(rows)
 			}
-			if len(rows) == 0 {
-				a.infof("no clients yet: add one with tokentray add NAME --token-url URL --client-id ID")
-				return nil
-			}
-			now := a.clock()
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tCLIENT ID\tENV\tSCOPES\tTOKEN\tROTATION")
-			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.c.Name, r.c.ClientID, r.c.Environment(),
-					orDash(strings.Join(r.c.Scopes, " ")), expiryText(r, now), r.rot.Label())
-			}
-			return tw.Flush()
+			return a.writeList(rows)
 		},
 	}
+}
+
+func (a *app) writeList(rows []clientRow) error {
+	if len(rows) == 0 {
+		a.infof("no clients yet: add one with tokentray add NAME --token-url URL --client-id ID")
+		return nil
+	}
+	now := a.clock()
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tCLIENT ID\tENV\tSCOPES\tTOKEN\tROTATION")
+	for _, r := range rows {
+		fmt.Fprintln(tw, row(r.c.Name, r.c.ClientID, string(r.c.Environment()),
+			orDash(strings.Join(r.c.Scopes, " ")), expiryText(r, now), r.rot.Label()))
+	}
+	return tw.Flush()
+}
+
+// row joins the cells of a table row with tabs for a tabwriter, each cell
+// escaped (textsafe.Escape): a client id, a note or a claim with a control
+// character or a tab cannot act on the terminal nor shift the columns.
+func row(cells ...string) string {
+	for i, c := range cells {
+		cells[i] = textsafe.Escape(c)
+	}
+	return strings.Join(cells, "\t")
 }
 
 func orDash(s string) string {

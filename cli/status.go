@@ -88,7 +88,7 @@ func (a *app) writeStatus(rows []clientRow) error {
 		if !r.c.RotationStartedAt.IsZero() {
 			status += " (rotation in progress)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.c.Name, r.c.Environment(), age, dueAt, status)
+		fmt.Fprintln(tw, row(r.c.Name, string(r.c.Environment()), age, dueAt, status))
 	}
 	return tw.Flush()
 }
