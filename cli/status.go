@@ -81,7 +81,7 @@ func (a *app) writeStatus(rows []clientRow) error {
 	for _, r := range rows {
 		age, dueAt := "-", "-"
 		if !r.rot.SetAt.IsZero() {
-			age = days(r.rot.AgeDays)
+			age = vault.DaysText(r.rot.AgeDays)
 			dueAt = r.rot.DueAt.Local().Format("2006-01-02")
 		}
 		status := r.rot.Label()
@@ -91,11 +91,4 @@ func (a *app) writeStatus(rows []clientRow) error {
 		fmt.Fprintln(tw, row(r.c.Name, string(r.c.Environment()), age, dueAt, status))
 	}
 	return tw.Flush()
-}
-
-func days(n int) string {
-	if n == 1 {
-		return "1 day"
-	}
-	return fmt.Sprintf("%d days", n)
 }

@@ -1,8 +1,9 @@
 // Package textsafe makes text from servers, files and the keyring safe to
-// show on a terminal or in a table: control characters and Unicode
-// direction overrides become visible escapes instead of acting on the
-// display. The command line prints every client id, name, note, scope, URL,
-// error description and JWT claim through it.
+// show on a terminal or in a table, and to open in a spreadsheet: control
+// characters and Unicode direction overrides become visible escapes instead
+// of acting on the display (Escape, JSON), and a CSV cell never starts a
+// formula (Cell). The command line prints every client id, name, note,
+// scope, URL, error description and JWT claim through it.
 package textsafe
 
 import (

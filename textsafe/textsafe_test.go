@@ -103,3 +103,49 @@ func FuzzEscape(f *testing.F) {
 		}
 	})
 }
+
+func TestCell(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"billing", "billing"},
+		{"=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"},
+		{"+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"},
+		{"-2+3", "'-2+3"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\t=1", "'\t=1"},
+		{"\r=1", "'\r=1"},
+		{"'=1", "''=1"},
+		{"'quoted", "''quoted"},
+		{"-30", "-30"},
+		{"42", "42"},
+		{"-", "'-"},
+		{"a=b", "a=b"},
+	}
+	for _, tt := range tests {
+		got := Cell(tt.in)
+		if got != tt.want {
+			t.Errorf("Cell(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+		if back := UnCell(got); back != tt.in {
+			t.Errorf("UnCell(Cell(%q)) = %q; want it back", tt.in, back)
+		}
+	}
+}
+
+func FuzzCell(f *testing.F) {
+	for _, s := range []string{"", "=1", "'=1", "''", "-5", "-", "@", "'", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c := Cell(s)
+		if c != "" && strings.ContainsRune("=+@\t\r", rune(c[0])) {
+			t.Fatalf("Cell(%q) = %q: begins a formula", s, c)
+		}
+		if c != "" && c[0] == '-' && !isInteger(c) {
+			t.Fatalf("Cell(%q) = %q: begins a formula", s, c)
+		}
+		if back := UnCell(c); back != s {
+			t.Fatalf("UnCell(Cell(%q)) = %q", s, back)
+		}
+	})
+}
