@@ -49,6 +49,10 @@ func ExitCode(err error) int {
 	if errors.As(err, &ce) {
 		return ce.code
 	}
+	var cr *cannotRun
+	if errors.As(err, &cr) {
+		return cr.code
+	}
 	var df *doctorFailed
 	if errors.As(err, &df) {
 		return df.code
