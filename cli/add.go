@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 type clientFlags struct {
 	tokenURL, clientID, auth, audience, environment, notes string
 	scopes                                                 scopeList
+	params                                                 paramList
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet) {
@@ -28,7 +28,8 @@ func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.clientID, "client-id", "", "the client `ID`")
 	fs.Var(&f.scopes, "scope", "a scope `S` to request (repeatable; space or comma separated)")
 	fs.StringVar(&f.auth, "auth", "auto", "how to send the credentials: `header` (HTTP Basic), body, or auto")
-	fs.StringVar(&f.audience, "audience", "", "an audience parameter `A` for the token request")
+	fs.Var(&f.params, "param", "an extra token request parameter `KEY=VALUE`, e.g. resource=https://api.example.com (repeatable; KEY= removes KEY)")
+	fs.StringVar(&f.audience, "audience", "", "short for --param audience=`A`")
 	fs.StringVar(&f.environment, "environment", "", "`test` or live (default: inferred from the client id)")
 	fs.StringVar(&f.notes, "notes", "", "a free-text `note`")
 }
@@ -52,14 +53,14 @@ func (f *clientFlags) apply(c *vault.Client, given map[string]bool) error {
 		c.AuthStyle = style
 	}
 	if given["audience"] {
-		if c.EndpointParams == nil {
-			c.EndpointParams = url.Values{}
+		f.params.Set("audience=" + f.audience)
+	}
+	if given["param"] || given["audience"] {
+		p, err := f.params.apply(c.EndpointParams)
+		if err != nil {
+			return err
 		}
-		if f.audience == "" {
-			c.EndpointParams.Del("audience")
-		} else {
-			c.EndpointParams.Set("audience", f.audience)
-		}
+		c.EndpointParams = p
 	}
 	if given["environment"] {
 		c.EnvironmentOverride = vault.Environment(strings.ToLower(f.environment))
@@ -84,7 +85,7 @@ func (a *app) addCommand() *ffcli.Command {
 	noTest := fs.Bool("no-test", false, "save without a test token exchange")
 	return &ffcli.Command{
 		Name:       "add",
-		ShortUsage: "tokentray add NAME --token-url URL --client-id ID [--scope S]... [--auth header|body] [--audience A] [--no-test]",
+		ShortUsage: "tokentray add NAME --token-url URL --client-id ID [--scope S]... [--auth header|body] [--param KEY=VALUE]... [--no-test]",
 		ShortHelp:  "Add a client; the secret is read from stdin or a prompt, never from the command line.",
 		LongHelp: strings.TrimSpace(`
 The client secret comes from standard input when it is piped or redirected,
@@ -92,9 +93,16 @@ else from a prompt on the terminal without echo; never from an argument or an
 environment variable. Unless --no-test, a real token exchange proves the
 credentials before anything is saved, and the granted scopes are shown.
 
+--param KEY=VALUE adds a parameter to every token request: resource (RFC
+8707, for oidc-provider, Keycloak and others), audience (Auth0), or whatever
+the server documents. Repeat it for several values (resource may repeat).
+grant_type, client_id, client_secret and scope are Tokentray's own.
+--audience A is short for --param audience=A.
+
 EXAMPLES
   secret-tool lookup vendor billing | tokentray add billing --token-url https://auth.example.com/oauth2/token --client-id m2m-client-live-42 --scope models:read --scope chat:invoke
-  tokentray add billing --token-url https://auth.example.com/oauth2/token --client-id m2m-client-live-42   # prompts for the secret`),
+  tokentray add billing --token-url https://auth.example.com/oauth2/token --client-id m2m-client-live-42   # prompts for the secret
+  tokentray add reports --token-url https://id.example.com/token --client-id reports --param resource=https://api.example.com`),
 		FlagSet: fs,
 		Exec: func(ctx context.Context, args []string) error {
 			name, err := oneName("add", fs, args)

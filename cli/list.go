@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,8 +24,9 @@ type clientJSON struct {
 	Environment    string       `json:"environment"`
 	Scopes         []string     `json:"scopes"`
 	AuthStyle      string       `json:"auth_style"`
-	Audience       string       `json:"audience,omitempty"`
-	TokenExpiresAt *time.Time   `json:"token_expires_at"` // null: no cached token (or the keyring did not answer)
+	Audience       string       `json:"audience,omitempty"` // the first audience parameter, as before params existed
+	Params         url.Values   `json:"params,omitempty"`   // extra token request parameters: key -> values
+	TokenExpiresAt *time.Time   `json:"token_expires_at"`   // null: no cached token (or the keyring did not answer)
 	Rotation       rotationJSON `json:"rotation"`
 }
 
@@ -85,6 +87,7 @@ func (r clientRow) json() clientJSON {
 		Scopes:      c.Scopes,
 		AuthStyle:   string(c.AuthStyle),
 		Audience:    c.Audience(),
+		Params:      c.EndpointParams,
 		Rotation: rotationJSON{
 			Status:     string(r.rot.State),
 			InProgress: !c.RotationStartedAt.IsZero(),
@@ -125,7 +128,7 @@ func (a *app) listCommand() *ffcli.Command {
 		ShortHelp:  "List the stored clients: client id, environment, scopes, token expiry, rotation.",
 		LongHelp: strings.TrimSpace(`
 With --json, prints a JSON array with one object per client and the keys name,
-client_id, token_url, environment, scopes, auth_style, audience,
+client_id, token_url, environment, scopes, auth_style, audience, params,
 token_expires_at and rotation {status, secret_set_at, due_at, days_left,
 age_days, in_progress}.
 

@@ -23,7 +23,9 @@ import (
 // columns for a spreadsheet).
 
 // csvColumns are the columns import understands, in export's order.
-var csvColumns = []string{"name", "client_id", "token_url", "environment", "scopes", "auth_style", "audience", "secret_set_at", "notes"}
+// audience is the audience parameter alone (the column older exports have);
+// params holds every extra parameter, URL-encoded (audience=a&resource=r).
+var csvColumns = []string{"name", "client_id", "token_url", "environment", "scopes", "auth_style", "audience", "secret_set_at", "notes", "params"}
 
 // csvRotationColumns are added by export for reading, ignored by import.
 var csvRotationColumns = []string{"rotation_status", "due_at", "days_left"}
@@ -64,7 +66,7 @@ func encodeCSV(w io.Writer, clients []vault.Client, rotation func(vault.Client) 
 			due, left = rot.DueAt.UTC().Format(time.RFC3339), fmt.Sprint(rot.DaysLeft)
 		}
 		rec := []string{c.Name, c.ClientID, c.TokenURL, env, strings.Join(c.Scopes, " "), string(c.AuthStyle),
-			c.Audience(), set, c.Notes, string(rot.State), due, left}
+			c.Audience(), set, c.Notes, c.EndpointParams.Encode(), string(rot.State), due, left}
 		if err := cw.Write(rec); err != nil {
 			return err
 		}
@@ -143,8 +145,18 @@ func decodeCSV(data []byte) ([]vault.Client, error) {
 			return nil, fmt.Errorf("CSV line %d (%q): %w", line, c.Name, err)
 		}
 		c.AuthStyle = style
-		if aud := get("audience"); aud != "" {
-			c.EndpointParams = url.Values{"audience": {aud}}
+		if p := get("params"); p != "" {
+			params, err := url.ParseQuery(p)
+			if err != nil {
+				return nil, fmt.Errorf("CSV line %d (%q): params: write them as key=value&key=value (URL-encoded): %w", line, c.Name, err)
+			}
+			c.EndpointParams = params
+		}
+		if aud := get("audience"); aud != "" && c.EndpointParams.Get("audience") == "" {
+			if c.EndpointParams == nil {
+				c.EndpointParams = url.Values{}
+			}
+			c.EndpointParams.Set("audience", aud)
 		}
 		if s := get("secret_set_at"); s != "" {
 			t, err := parseDate(s)
