@@ -11,6 +11,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/tokentray/tokentray/authserver"
 	"github.com/tokentray/tokentray/catalog"
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/vault"
@@ -83,9 +84,10 @@ func (a *app) addCommand() *ffcli.Command {
 	var cf clientFlags
 	cf.register(fs)
 	noTest := fs.Bool("no-test", false, "save without a test token exchange")
+	issuer := fs.String("issuer", "", "instead of --token-url: the server's issuer `URL`; the token URL and auth style come from its metadata (/.well-known/)")
 	return &ffcli.Command{
 		Name:       "add",
-		ShortUsage: "tokentray add NAME --token-url URL --client-id ID [--scope S]... [--auth header|body] [--param KEY=VALUE]... [--no-test]",
+		ShortUsage: "tokentray add NAME --token-url URL|--issuer URL --client-id ID [--scope S]... [--auth header|body] [--param KEY=VALUE]... [--no-test]",
 		ShortHelp:  "Add a client; the secret is read from stdin or a prompt, never from the command line.",
 		LongHelp: strings.TrimSpace(`
 The client secret comes from standard input when it is piped or redirected,
@@ -99,6 +101,11 @@ the server documents. Repeat it for several values (resource may repeat).
 grant_type, client_id, client_secret and scope are Tokentray's own.
 --audience A is short for --param audience=A.
 
+--issuer URL finds the token URL in the server's metadata
+(/.well-known/openid-configuration, else RFC 8414's
+/.well-known/oauth-authorization-server) and, unless --auth is given, the
+auth style from the methods it supports (both: auto).
+
 EXAMPLES
   secret-tool lookup vendor billing | tokentray add billing --token-url https://auth.example.com/oauth2/token --client-id m2m-client-live-42 --scope models:read --scope chat:invoke
   tokentray add billing --token-url https://auth.example.com/oauth2/token --client-id m2m-client-live-42   # prompts for the secret
@@ -110,15 +117,24 @@ EXAMPLES
 				return err
 			}
 			given := givenFlags(fs)
+			if given["issuer"] && given["token-url"] {
+				return usagef("add", "give --token-url or --issuer, not both")
+			}
 			for _, f := range []string{"token-url", "client-id"} {
-				if !given[f] {
-					return usagef("add", "--%s is required", f)
+				if !given[f] && !(f == "token-url" && given["issuer"]) {
+					return usagef("add", "--%s is required (or, for the token URL, --issuer)", f)
 				}
 			}
+			authGiven := given["auth"]
 			given["auth"] = true
 			c := vault.Client{Name: name}
 			if err := cf.apply(&c, given); err != nil {
 				return &usageError{cmd: "add", msg: err.Error()}
+			}
+			if given["issuer"] {
+				if err := a.discover(ctx, &c, *issuer, authGiven); err != nil {
+					return err
+				}
 			}
 			c, err = c.Normalize()
 			if err != nil {
@@ -165,6 +181,30 @@ EXAMPLES
 			return nil
 		},
 	}
+}
+
+// discover sets c's token URL, and its auth style unless authGiven, from
+// the metadata of the server with the given issuer.
+func (a *app) discover(ctx context.Context, c *vault.Client, issuer string, authGiven bool) error {
+	m, err := authserver.Discover(ctx, a.tokenHTTPClient(), issuer, authserver.DefaultTimeout)
+	if err != nil {
+		return fmt.Errorf("discovery: %w", err)
+	}
+	c.TokenURL = m.TokenEndpoint
+	how := ""
+	if !authGiven {
+		style, err := m.AuthStyle()
+		if err != nil {
+			return fmt.Errorf("discovery: %w", err)
+		}
+		c.AuthStyle = style
+		how = ", auth " + string(style)
+	}
+	a.infof("discovered the token URL %s%s (from %s)", m.TokenEndpoint, how, m.URL)
+	if !m.SupportsClientCredentials() {
+		a.warnf("the server's metadata does not list the client_credentials grant (it lists %s): the test exchange will tell", strings.Join(m.GrantTypes, " "))
+	}
+	return nil
 }
 
 // tokenHTTPClient is the HTTP client for token requests made outside the

@@ -46,6 +46,7 @@ type clientForm struct {
 	ready                                              bool // all widgets built: validate may run
 	body                                               *fyne.Container
 	scroll                                             *container.Scroll // around body
+	disc                                               *discoverRow      // Issuer URL … Discover
 }
 
 // showForm opens the form to add a client (c nil) or edit c.
@@ -139,6 +140,7 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 	}
 	form := widget.NewForm(
 		widget.NewFormItem("Name", withErr(f.name, fieldName)),
+		widget.NewFormItem("Issuer URL", f.newDiscoverRow()),
 		widget.NewFormItem("Token URL", withErr(f.tokenURL, fieldTokenURL)),
 		widget.NewFormItem("Client ID", withErr(f.clientID, fieldClientID)),
 		widget.NewFormItem("Client secret", container.NewVBox(f.secret, hint, f.errs[fieldSecret])),
