@@ -173,8 +173,8 @@ EXAMPLES
 			if err := s.SetToken(name, nil, res.Token); err != nil {
 				a.warnf("the test token could not be cached: %v", err)
 			}
-			a.infof("added %s (%s environment): token exchange ok, granted scopes: %s, expires in %s",
-				name, c.Environment(), orDash(strings.Join(res.Token.Scopes, " ")), shortDuration(res.Token.Expiry.Sub(a.clock())))
+			a.infof("added %s (%s environment): token exchange ok, %s: %s, expires in %s",
+				name, c.Environment(), grantedLabel(res.Token), orDash(strings.Join(res.Token.Scopes, " ")), shortDuration(res.Token.Expiry.Sub(a.clock())))
 			if len(res.Missing) > 0 {
 				a.warnf("requested but not granted: %s", strings.Join(res.Missing, " "))
 			}
@@ -205,6 +205,15 @@ func (a *app) discover(ctx context.Context, c *vault.Client, issuer string, auth
 		a.warnf("the server's metadata does not list the client_credentials grant (it lists %s): the test exchange will tell", strings.Join(m.GrantTypes, " "))
 	}
 	return nil
+}
+
+// grantedLabel names a token's scopes: "granted scopes", or "granted scopes
+// (assumed)" when the server did not say which it granted.
+func grantedLabel(t vault.Token) string {
+	if t.ScopesAssumed {
+		return "granted scopes (assumed: the server did not say)"
+	}
+	return "granted scopes"
 }
 
 // tokenHTTPClient is the HTTP client for token requests made outside the
