@@ -5,7 +5,7 @@
 # dunst, an SNI tray host), and the Go modules.
 #
 #   scripts/setup-debian.sh          # to build and run the app
-#   scripts/setup-debian.sh --tests  # also: staticcheck and the Ory Hydra test server
+#   scripts/setup-debian.sh --tests  # also: staticcheck, the Ory Hydra and oidc-provider test servers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,5 +62,31 @@ if [[ $tests == 1 ]]; then
     GOFLAGS= go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
   fi
   scripts/build-hydra.sh
+
+  # The second real OAuth 2.0 server of the interop tests: panva's
+  # oidc-provider (tools/oidc-provider, pinned with its package-lock.json).
+  # oidc-provider 9 needs Node.js with crypto.hash (20.12 or newer; it asks
+  # for 22 LTS and warns on 20). Debian 12's nodejs is 18.20, too old, so a
+  # machine without a new enough node gets Node.js 22 from NodeSource's apt
+  # repository (its nodejs package includes npm).
+  if ! node -e 'process.exit(typeof require("node:crypto").hash === "function" ? 0 : 1)' 2>/dev/null; then
+    if [[ $(id -u) != 0 ]]; then
+      echo "setup: need root to install Node.js 22 (run with sudo)" >&2
+      exit 1
+    fi
+    echo "setup: installing Node.js 22 from deb.nodesource.com (Debian 12's nodejs 18 is too old for oidc-provider 9)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends curl gnupg ca-certificates >/dev/null
+    install -d -m 0755 /etc/apt/keyrings
+    curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key | gpg --dearmor --yes -o /etc/apt/keyrings/nodesource.gpg
+    echo "deb [signed-by=/etc/apt/keyrings/nodesource.gpg] https://deb.nodesource.com/node_22.x nodistro main" >/etc/apt/sources.list.d/nodesource.list
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends nodejs >/dev/null
+  fi
+  # npm ci installs exactly the lock file; skipped when already installed from it.
+  if [[ ! tools/oidc-provider/node_modules/.package-lock.json -nt tools/oidc-provider/package-lock.json ]]; then
+    echo "setup: installing oidc-provider in tools/oidc-provider (npm ci)"
+    (cd tools/oidc-provider && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+  fi
 fi
 echo "setup: done"
