@@ -273,6 +273,13 @@ func features() []feature {
 		}, all("JWT with aud = the API")},
 		{"unknown resource / audience", func(t *testing.T, s *server) string {
 			_, r := s.exchange(s.basic, vault.AuthHeader, s.badParam, "models:read")
+			vc := s.vaultClient(s.basic, vault.AuthHeader, "models:read")
+			vc.EndpointParams = s.badParam
+			_, err := refresher.Exchange(context.Background(), nil, vc, s.basic.secret, nil)
+			var re *refresher.Error
+			if errors.As(err, &re) && re.Class == refresher.ClassTarget && !strings.Contains(re.Message(), "tokentray edit interop --param resource=") {
+				t.Errorf("%s: invalid_target says %q; want the command that changes the parameter", s.name, re.Message())
+			}
 			return r
 		}, map[string]string{
 			"Ory Hydra":     "refused: 400 invalid_request",
@@ -343,8 +350,8 @@ func features() []feature {
 	}
 }
 
-// reuse makes 5 Token calls for a client with 300 s tokens through one
-// refresher, as 5 `tokentray token` runs would find the cache, and counts
+// reuse makes 5 Token calls for a client with 300 s tokens, each through a
+// new refresher on the same store (as 5 `tokentray token` runs), and counts
 // the token requests.
 func (s *server) reuse(t *testing.T) string {
 	st, err := vault.Open(t.TempDir(), vaulttest.New())
@@ -358,10 +365,13 @@ func (s *server) reuse(t *testing.T) string {
 	}
 	n := &atomic.Int64{}
 	hc := &http.Client{Transport: countingTransport{n: n, base: http.DefaultTransport}}
-	r := refresher.New(refresher.Options{Store: st, HTTPClient: hc})
-	defer r.Close()
 	for range 5 {
-		if _, err := r.Token(context.Background(), "short", refresher.TokenOptions{}); err != nil {
+		// A refresher per call, as each `tokentray token` process has its
+		// own: the token comes from the store's cache, not from memory.
+		r := refresher.New(refresher.Options{Store: st, HTTPClient: hc})
+		_, err := r.Token(context.Background(), "short", refresher.TokenOptions{})
+		r.Close()
+		if err != nil {
 			return "error: " + err.Error()
 		}
 	}
