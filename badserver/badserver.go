@@ -40,7 +40,7 @@ const (
 	BadJSON         Mode = "bad-json"         // 200 with truncated JSON
 	HTML            Mode = "html"             // 200 with an HTML page
 	Huge            Mode = "huge"             // 200 with an 8 MiB JSON body, chunked
-	GzipBomb        Mode = "gzip-bomb"        // 200, Content-Encoding gzip: 64 KiB that inflate to 64 MiB
+	GzipBomb        Mode = "gzip-bomb"        // 200, Content-Encoding gzip: 16 KiB that inflate to 16 MiB
 	Hang            Mode = "hang"             // no answer until the client gives up
 	Drip            Mode = "drip"             // a 200 whose body comes one byte every 200 ms
 	Redirect        Mode = "redirect"         // 307 to the Sink (another loopback server)
@@ -112,6 +112,9 @@ func (s *Sink) URL() string { return s.srv.URL + "/elsewhere/token" }
 func Start(t testing.TB, mode Mode) *Server {
 	t.Helper()
 	s := &Server{Mode: mode, stop: make(chan struct{}), Sink: &Sink{}}
+	if mode == GzipBomb {
+		bomb() // compress it now, not while a client waits
+	}
 	s.Sink.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.Sink.add(r)
 		writeToken(w, "sink-token", 3600)
@@ -270,14 +273,14 @@ var (
 	bombData []byte
 )
 
-// bomb is 64 MiB of JSON whitespace, gzipped (about 64 KiB).
+// bomb is a 16 MiB JSON token response, gzipped (about 16 KiB).
 func bomb() []byte {
 	bombOnce.Do(func() {
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 		zw.Write([]byte(`{"access_token":"`))
 		chunk := bytes.Repeat([]byte("a"), 1<<20)
-		for range 64 {
+		for range 16 {
 			zw.Write(chunk)
 		}
 		zw.Write([]byte(`","expires_in":3600}`))
