@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -55,10 +56,11 @@ func signalChild() {
 // tests can look for them in output.
 type tokenServer struct {
 	*httptest.Server
-	mu      sync.Mutex          // guards the fields below
-	clients map[string]tsClient // client id -> registration
-	issued  []string            // every access token issued
-	calls   int                 // token requests answered
+	mu       sync.Mutex          // guards the fields below
+	clients  map[string]tsClient // client id -> registration
+	issued   []string            // every access token issued
+	calls    int                 // token requests answered
+	lastForm url.Values          // the form of the last token request
 }
 
 type tsClient struct {
@@ -98,6 +100,12 @@ func (ts *tokenServer) tokens() []string {
 	return slices.Clone(ts.issued)
 }
 
+func (ts *tokenServer) form() url.Values {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.lastForm
+}
+
 func (ts *tokenServer) requests() int {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -112,6 +120,8 @@ func (ts *tokenServer) serve(w http.ResponseWriter, r *http.Request) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	ts.calls++
+	_ = r.ParseForm()
+	ts.lastForm = r.PostForm
 	fail := func(status int, code string) {
 		w.Header().Set("Content-Type", "application/json")
 		if status == http.StatusTooManyRequests {

@@ -27,6 +27,7 @@ type inspectJSON struct {
 	SecondsLeft *int64         `json:"seconds_left"`
 	Scopes      []string       `json:"scopes"`
 	Missing     []string       `json:"missing,omitempty"`
+	Assumed     bool           `json:"scopes_assumed,omitempty"` // the server did not say which scopes it granted
 	JWT         bool           `json:"jwt"`
 	Header      map[string]any `json:"header,omitempty"`
 	Claims      map[string]any `json:"claims,omitempty"`
@@ -78,6 +79,7 @@ EXAMPLES
 				}
 				raw, expiry = res.Token.AccessToken, res.Token.Expiry
 				out.Client, out.Source, out.Scopes, out.Missing = pos[0], string(res.Source), res.Token.Scopes, res.Missing
+				out.Assumed = res.Token.ScopesAssumed
 			default:
 				return usagef("inspect", "give one client NAME, or --token - with the token on standard input")
 			}
@@ -136,6 +138,9 @@ func (a *app) printInspect(out inspectJSON, expiry time.Time) error {
 		label := ""
 		if i == 0 {
 			label = "scopes"
+			if out.Assumed {
+				label = "scopes (assumed)"
+			}
 		}
 		fmt.Fprintln(tw, row(label, s, catalog.Describe(s)))
 	}

@@ -79,7 +79,7 @@ func (a *app) listCommand() *ffcli.Command {
 		ShortHelp:  "List the stored clients: client id, environment, scopes, token expiry, rotation.",
 		LongHelp: strings.TrimSpace(`
 With --json, prints a JSON array with one object per client and the keys name,
-client_id, token_url, environment, scopes, auth_style, audience, notes,
+client_id, token_url, environment, scopes, auth_style, audience, params, notes,
 token_expires_at and rotation {status, secret_set_at, due_at, days_left,
 age_days, in_progress} (docs/CLI.md describes them).
 

@@ -126,8 +126,18 @@ func decodeCSV(data []byte) ([]vault.Client, error) {
 			return nil, fmt.Errorf("CSV line %d (%q): %w", line, c.Name, err)
 		}
 		c.AuthStyle = style
-		if aud := get("audience"); aud != "" {
-			c.EndpointParams = url.Values{"audience": {aud}}
+		if p := get("params"); p != "" {
+			params, err := url.ParseQuery(p)
+			if err != nil {
+				return nil, fmt.Errorf("CSV line %d (%q): params: write them as key=value&key=value (URL-encoded): %w", line, c.Name, err)
+			}
+			c.EndpointParams = params
+		}
+		if aud := get("audience"); aud != "" && c.EndpointParams.Get("audience") == "" {
+			if c.EndpointParams == nil {
+				c.EndpointParams = url.Values{}
+			}
+			c.EndpointParams.Set("audience", aud)
 		}
 		if s := get("secret_set_at"); s != "" {
 			t, err := parseDate(s)

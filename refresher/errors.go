@@ -128,7 +128,7 @@ func (e *Error) Words() Words {
 	case ClassTarget:
 		w = Words{Title: "Resource refused",
 			Detail: fmt.Sprintf("%s refused the resource or audience parameter of %q (%s)", host, name, e.codeText()) + e.validUntilText(),
-			Fix:    "change it with: tokentray edit " + name + " (the resource= or audience= parameter)",
+			Fix:    "change it with: tokentray edit " + name + " --param resource=URL (or --param audience=VALUE: whichever the server documents)",
 			Action: ActionEditParams}
 	case ClassRateLimited:
 		w = Words{Title: "Rate limited",

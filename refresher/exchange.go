@@ -380,20 +380,14 @@ func attempt(ctx context.Context, hc *http.Client, cfg *clientcredentials.Config
 	default:
 		expiry = sent.Add(DefaultLifetime)
 	}
-	granted, ok := scopesOf(tok.Extra("scope"))
-	if !ok && info != nil {
-		granted, ok = info.Scopes()
-	}
-	if !ok {
-		// RFC 6749 5.1: scope is omitted when identical to the request.
-		granted = append([]string(nil), requested...)
-	}
+	granted, assumed := grantedScopes(tok.Extra("scope"), info, requested)
 	res.Token = vault.Token{
-		AccessToken: tok.AccessToken,
-		TokenType:   "Bearer",
-		Expiry:      expiry.UTC(),
-		Scopes:      granted,
-		FetchedAt:   sent.UTC(),
+		AccessToken:   tok.AccessToken,
+		TokenType:     "Bearer",
+		Expiry:        expiry.UTC(),
+		Scopes:        granted,
+		ScopesAssumed: assumed,
+		FetchedAt:     sent.UTC(),
 	}
 	res.Source = FromFetch
 	res.Missing = vault.MissingScopes(requested, granted)

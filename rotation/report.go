@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -23,8 +24,11 @@ type Report struct {
 	Environment string   `json:"environment"` // the effective one: test, live or unknown
 	Scopes      []string `json:"scopes"`      // never null
 	AuthStyle   string   `json:"auth_style"`
-	Audience    string   `json:"audience,omitempty"`
-	Notes       string   `json:"notes,omitempty"`
+	Audience    string   `json:"audience,omitempty"` // the first audience parameter, as before params existed
+	// Params are the extra token request parameters (RFC 8707 resource,
+	// audience, ...): key to values.
+	Params url.Values `json:"params,omitempty"`
+	Notes  string     `json:"notes,omitempty"`
 	// TokenExpiresAt is the expiry of the cached token; nil when none is
 	// known.
 	TokenExpiresAt *time.Time     `json:"token_expires_at"`
@@ -53,6 +57,7 @@ func NewReport(c vault.Client, st vault.RotationStatus, tokenExpiry time.Time) R
 		Scopes:      append([]string{}, c.Scopes...),
 		AuthStyle:   string(c.AuthStyle),
 		Audience:    c.Audience(),
+		Params:      c.EndpointParams,
 		Notes:       c.Notes,
 		Rotation: RotationReport{
 			Status:     st.State,
@@ -89,13 +94,13 @@ func WriteJSON(w io.Writer, reports []Report) error {
 	return err
 }
 
-// CSVColumns are the columns WriteCSV writes, in order. The first nine are
+// CSVColumns are the columns WriteCSV writes, in order. The first ten are
 // what `tokentray import` reads back; the rest are the rotation status for
 // a spreadsheet, named after the JSON keys with "rotation_" where the key
 // alone would be ambiguous.
 var CSVColumns = []string{
 	"name", "client_id", "token_url", "environment", "scopes", "auth_style", "audience", "secret_set_at", "notes",
-	"rotation_status", "due_at", "days_left", "age_days", "rotation_in_progress",
+	"params", "rotation_status", "due_at", "days_left", "age_days", "rotation_in_progress",
 }
 
 // WriteCSV writes reports as CSV with a header row (CSVColumns): scopes
@@ -122,7 +127,7 @@ func WriteCSV(w io.Writer, reports []Report) error {
 	for _, r := range reports {
 		rot := r.Rotation
 		rec := []string{r.Name, r.ClientID, r.TokenURL, r.Environment, strings.Join(r.Scopes, " "), r.AuthStyle,
-			r.Audience, date(rot.SecretSetAt), r.Notes,
+			r.Audience, date(rot.SecretSetAt), r.Notes, r.Params.Encode(),
 			string(rot.Status), date(rot.DueAt), num(rot.DaysLeft), num(rot.AgeDays), strconv.FormatBool(rot.InProgress)}
 		for i, cell := range rec {
 			rec[i] = textsafe.Cell(cell)

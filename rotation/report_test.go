@@ -35,7 +35,7 @@ func TestReport(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &got); err != nil {
 		t.Fatalf("WriteJSON: %v\n%s", err, js.String())
 	}
-	wantKeys := []string{"audience", "auth_style", "client_id", "environment", "name", "notes", "rotation", "scopes", "token_expires_at", "token_url"}
+	wantKeys := []string{"audience", "auth_style", "client_id", "environment", "name", "notes", "params", "rotation", "scopes", "token_expires_at", "token_url"}
 	if ks := keys(got[0]); !slices.Equal(ks, wantKeys) {
 		t.Errorf("keys = %v; want %v", ks, wantKeys)
 	}
@@ -61,8 +61,8 @@ func TestReport(t *testing.T) {
 	want := [][]string{
 		CSVColumns,
 		{"billing", "m2m-client-live-1", "https://auth.example.com/token", "live", "models:read", "body", "https://api",
-			"2026-08-27T12:00:00Z", "'=1+1", "overdue", "2026-11-25T12:00:00Z", "-5", "95", "true"},
-		{"alpha", "id", "https://auth.example.com/token", "unknown", "", "auto", "", "", "", "unknown", "", "", "", "false"},
+			"2026-08-27T12:00:00Z", "'=1+1", "audience=https%3A%2F%2Fapi", "overdue", "2026-11-25T12:00:00Z", "-5", "95", "true"},
+		{"alpha", "id", "https://auth.example.com/token", "unknown", "", "auto", "", "", "", "", "unknown", "", "", "", "false"},
 	}
 	if !slices.EqualFunc(recs, want, slices.Equal) {
 		t.Errorf("WriteCSV:\ngot  %q\nwant %q", recs, want)

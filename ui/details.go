@@ -187,7 +187,7 @@ func (d *detailsPane) show(st refresher.State) {
 		"Token URL", c.TokenURL,
 		"Client ID", c.ClientID,
 		"Auth style", authStyleText(c.AuthStyle),
-		"Audience", orDash(c.Audience()),
+		"Endpoint parameters", orDash(strings.Join(vault.FormatParams(c.EndpointParams), "\n")),
 		"Environment", string(c.Environment()),
 	)))
 	d.box.Objects = objs

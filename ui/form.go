@@ -23,6 +23,7 @@ const (
 	fieldClientID = "client_id"
 	fieldSecret   = "secret"
 	fieldScopes   = "scopes"
+	fieldParams   = "endpoint_params"
 	fieldOther    = "other"
 )
 
@@ -34,7 +35,7 @@ type clientForm struct {
 	orig *vault.Client // the client edited; nil when adding
 	win  fyne.Window
 
-	name, tokenURL, clientID, secret, audience, custom *widget.Entry
+	name, tokenURL, clientID, secret, epParams, custom *widget.Entry
 	auth                                               *widget.Select
 	checks                                             map[string]*widget.Check
 	errs                                               map[string]*widget.Label // field -> its message
@@ -45,6 +46,7 @@ type clientForm struct {
 	ready                                              bool // all widgets built: validate may run
 	body                                               *fyne.Container
 	scroll                                             *container.Scroll // around body
+	disc                                               *discoverRow      // Issuer URL … Discover
 }
 
 // showForm opens the form to add a client (c nil) or edit c.
@@ -83,8 +85,8 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 	f.clientID = entry(fieldClientID, "m2m-client-live-…", widget.NewEntry())
 	f.secret = entry(fieldSecret, "paste the client secret: it goes to the OS keyring", widget.NewPasswordEntry())
 	f.custom = entry(fieldScopes, "other scopes, separated by spaces", widget.NewEntry())
-	f.audience = widget.NewEntry()
-	f.audience.SetPlaceHolder("optional: audience parameter some servers require")
+	f.epParams = entry(fieldParams, "optional, one KEY=VALUE per line, e.g.\nresource=https://api.example.com", widget.NewMultiLineEntry())
+	f.epParams.SetMinRowsVisible(2)
 	f.errs[fieldOther] = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	f.errs[fieldOther].Hide()
 	f.auth = widget.NewSelect(authChoices, func(string) { f.validate() })
@@ -107,7 +109,7 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 		f.name.Disable()
 		f.tokenURL.SetText(c.TokenURL)
 		f.clientID.SetText(c.ClientID)
-		f.audience.SetText(c.Audience())
+		f.epParams.SetText(strings.Join(vault.FormatParams(c.EndpointParams), "\n"))
 		switch c.AuthStyle {
 		case vault.AuthHeader:
 			f.auth.SetSelectedIndex(1)
@@ -138,11 +140,12 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 	}
 	form := widget.NewForm(
 		widget.NewFormItem("Name", withErr(f.name, fieldName)),
+		widget.NewFormItem("Issuer URL", f.newDiscoverRow()),
 		widget.NewFormItem("Token URL", withErr(f.tokenURL, fieldTokenURL)),
 		widget.NewFormItem("Client ID", withErr(f.clientID, fieldClientID)),
 		widget.NewFormItem("Client secret", container.NewVBox(f.secret, hint, f.errs[fieldSecret])),
 		widget.NewFormItem("Auth style", f.auth),
-		widget.NewFormItem("Audience", f.audience),
+		widget.NewFormItem("Endpoint parameters", withErr(f.epParams, fieldParams)),
 		widget.NewFormItem("Scopes", scopeBox),
 		widget.NewFormItem("Custom scopes", withErr(f.custom, fieldScopes)),
 	)
@@ -174,16 +177,7 @@ func (f *clientForm) client() vault.Client {
 		}
 	}
 	c.Scopes = append(c.Scopes, strings.FieldsFunc(f.custom.Text, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' })...)
-	if c.EndpointParams != nil {
-		c.EndpointParams = url.Values(c.EndpointParams)
-		c.EndpointParams.Del("audience")
-	}
-	if aud := strings.TrimSpace(f.audience.Text); aud != "" {
-		if c.EndpointParams == nil {
-			c.EndpointParams = url.Values{}
-		}
-		c.EndpointParams.Set("audience", aud)
-	}
+	c.EndpointParams, _ = vault.ParseParamLines(f.epParams.Text) // problems reports an error
 	return c
 }
 
@@ -211,6 +205,9 @@ func (f *clientForm) problems() map[string]string {
 	}
 	if _, err := vault.NormalizeScopes(c.Scopes); err != nil {
 		p[fieldScopes] = problem(err)
+	}
+	if _, err := vault.ParseParamLines(f.epParams.Text); err != nil {
+		p[fieldParams] = problem(err)
 	}
 	if len(p) == 0 {
 		if _, err := c.Normalize(); err != nil {

@@ -149,7 +149,7 @@ func TestFormEditKeepsSecretAndUpdates(t *testing.T) {
 		t.Errorf("edit form scopes: got %v; want the client's", got)
 	}
 	test.Tap(f.checks["files:read"])
-	f.audience.SetText("https://api.example.com")
+	f.epParams.SetText("audience=https://api.example.com")
 	test.Tap(f.saveBtn)
 	got, err := r.store.Get("billing")
 	if err != nil {
@@ -331,7 +331,7 @@ func TestRotationExportHasNoSecrets(t *testing.T) {
 	if got := csvBuf.String(); !strings.HasPrefix(got, wantCSV) {
 		t.Errorf("CSV:\ngot  %q\nwant prefix %q", got, wantCSV)
 	}
-	if got := csvBuf.String(); !strings.Contains(got, ",2025-11-27T09:00:00Z,,overdue,2026-02-25T09:00:00Z,-5,95,false\n") {
+	if got := csvBuf.String(); !strings.Contains(got, ",2025-11-27T09:00:00Z,,,overdue,2026-02-25T09:00:00Z,-5,95,false\n") {
 		t.Errorf("CSV: got %q; want bravo's rotation columns", got)
 	}
 	var doc []rotation.Report
@@ -426,5 +426,25 @@ func TestFormTestUsesStoredSecretWhenEditing(t *testing.T) {
 	test.Tap(f.testBtn)
 	if want := "Granted: chat:invoke models:read"; !strings.Contains(f.result.Text, "Token received") || !strings.Contains(f.result.Text, want) {
 		t.Errorf("test result with the stored secret: got %q; want success and %q", f.result.Text, want)
+	}
+}
+
+func TestFormEndpointParameters(t *testing.T) {
+	r := newRig(t)
+	f := r.ui.newForm(nil)
+	for text, bad := range map[string]bool{
+		"resource=https://api.example.com\naudience=x": false,
+		"scope=models:read":                            true,
+		"resource":                                     true,
+		"":                                             false,
+	} {
+		f.epParams.SetText(text)
+		if got := f.errs[fieldParams].Visible(); got != bad {
+			t.Errorf("parameters %q: error shown %v (%q); want %v", text, got, f.errs[fieldParams].Text, bad)
+		}
+	}
+	f.epParams.SetText("resource=https://a.example\nresource=https://b.example")
+	if got := f.client().EndpointParams["resource"]; !slices.Equal(got, []string{"https://a.example", "https://b.example"}) {
+		t.Errorf("client's resource parameters %q; want both lines, in order", got)
 	}
 }
