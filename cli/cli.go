@@ -86,6 +86,7 @@ var commandTable = []struct {
 	{"set-secret", (*app).setSecretCommand},
 	{"rotate", (*app).rotateCommand},
 	{"refresh", (*app).refreshCommand},
+	{"proxy", (*app).proxyCommand},
 	{"inspect", (*app).inspectCommand},
 	{"doctor", (*app).doctorCommand},
 	{"export", (*app).exportCommand},
