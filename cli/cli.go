@@ -37,10 +37,11 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	environ        func() []string  // the environment a child of exec starts from
-	keyring        vault.Keyring    // nil: the OS keyring, under the service recorded for the directory
-	httpClient     *http.Client     // token requests; nil: the refresher's default
-	now            func() time.Time // nil: time.Now
+	environ        func() []string        // the environment a child of exec starts from
+	keyring        vault.Keyring          // nil: the OS keyring, under the service recorded for the directory
+	httpClient     *http.Client           // token requests; nil: the refresher's default
+	now            func() time.Time       // nil: time.Now
+	executable     func() (string, error) // this program's path for autostart; nil: autostart.Executable
 }
 
 // Run runs the command line with args (without the program name) and
@@ -89,6 +90,7 @@ var commandTable = []struct {
 	{"doctor", (*app).doctorCommand},
 	{"export", (*app).exportCommand},
 	{"import", (*app).importCommand},
+	{"autostart", (*app).autostartCommand},
 	{"version", (*app).versionCommand},
 }
 
@@ -333,10 +335,10 @@ func (a *app) printError(err error) {
 	fmt.Fprintf(a.stderr, "tokentray: %s\n", msg)
 }
 
-// describe returns the message for a person: a refresher.Error's sentence
-// without the package prefix, else the error's text.
+// describe returns the message for a person: a refresher.Error's (or an
+// agent.Error's) sentence without the package prefix, else the error's text.
 func describe(err error) string {
-	if re, ok := err.(*refresher.Error); ok {
+	if re, ok := err.(interface{ Message() string }); ok { // *refresher.Error, *agent.Error
 		return re.Message()
 	}
 	return err.Error()
