@@ -1,3 +1,5 @@
+//go:build unix
+
 package agent
 
 import (
@@ -8,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,38 +19,13 @@ import (
 	"github.com/tokentray/tokentray/vault"
 )
 
-// fakeTokens serves a fixed token for "billing", a classified failure for
-// "rejected", and ErrNoClient for anything else; it records what it was
-// asked.
-type fakeTokens struct {
-	mu    sync.Mutex // guards asked
-	asked []refresher.TokenOptions
-}
-
-func (f *fakeTokens) Token(_ context.Context, name string, opts refresher.TokenOptions) (refresher.Result, error) {
-	f.mu.Lock()
-	f.asked = append(f.asked, opts)
-	f.mu.Unlock()
-	switch name {
-	case "billing":
-		return refresher.Result{
-			Token:   vault.Token{AccessToken: "tok-123", TokenType: "bearer", Expiry: time.Unix(1_900_000_000, 0), Scopes: []string{"models:read"}},
-			Missing: []string{"chat:invoke"},
-		}, nil
-	case "rejected":
-		return refresher.Result{}, &refresher.Error{Class: refresher.ClassRejected, Client: name, Host: "auth.example.com", Code: "invalid_client"}
-	}
-	return refresher.Result{}, vault.ErrNoClient
-}
-
-// runtime gives the test a private XDG_RUNTIME_DIR and returns it.
+// runtimeFor gives the test a private XDG_RUNTIME_DIR and returns it.
 func runtimeFor(t *testing.T) string {
 	t.Helper()
-	d, err := os.MkdirTemp("", "tt") // short: socket paths are limited to about 100 bytes
+	d, err := mkRuntime(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(d) })
 	t.Setenv("XDG_RUNTIME_DIR", d)
 	return d
 }
@@ -269,63 +245,5 @@ func TestHostileRequests(t *testing.T) {
 	defer src.mu.Unlock()
 	if len(src.asked) != 0 {
 		t.Errorf("hostile requests reached the refresher: %+v", src.asked)
-	}
-}
-
-func TestLoopbackTransport(t *testing.T) {
-	dir := t.TempDir()
-	tr := &loopbackTransport{dir: dir, name: key(t.TempDir())}
-	client := &loopbackTransport{dir: tr.dir, name: tr.name}
-	ctx := context.Background()
-	if _, err := exchange(ctx, client, request{verb: verbShow}); !errors.Is(err, ErrNotRunning) {
-		t.Fatalf("exchange with no app = %v, want ErrNotRunning", err)
-	}
-	s, err := listenOn(tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	shown := make(chan struct{}, 1)
-	s.Start(Options{Show: func() { shown <- struct{}{} }, Tokens: &fakeTokens{}})
-	defer s.Close()
-	if _, err := listenOn(&loopbackTransport{dir: tr.dir, name: tr.name}); !errors.Is(err, ErrRunning) {
-		t.Errorf("second listen = %v, want ErrRunning", err)
-	}
-	if fi, err := os.Stat(tr.portPath()); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("port file mode = %v, %v; want 0600", fi.Mode(), err)
-	}
-	if _, err := exchange(ctx, client, request{verb: verbShow}); err != nil {
-		t.Fatalf("show over loopback: %v", err)
-	}
-	<-shown
-	tok, err := getToken(ctx, client, "billing", refresher.TokenOptions{})
-	if err != nil || tok.AccessToken != "tok-123" {
-		t.Fatalf("token over loopback = %+v, %v", tok, err)
-	}
-
-	// Without the secret: nothing is answered.
-	port, _, err := readPortFile(tr.portPath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, first := range []string{"TT1 show\n", strings.Repeat("0", 2*secretBytes) + "\nTT1 show\n"} {
-		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(c, first)
-		b, _ := io.ReadAll(c)
-		c.Close()
-		if len(b) != 0 {
-			t.Errorf("sent %q without the secret: got %q", first, b)
-		}
-	}
-	select {
-	case <-shown:
-		t.Error("show ran without the secret")
-	default:
-	}
-	s.Close()
-	if _, err := os.Stat(tr.portPath()); !os.IsNotExist(err) {
-		t.Errorf("port file left after Close: %v", err)
 	}
 }
