@@ -73,6 +73,11 @@ func run(args []string) error {
 // window and returns a nil server and a nil error: this process then exits
 // 0 without a second tray icon or scheduler.
 func claim(dir string) (*agent.Server, error) {
+	// The endpoint is named after the directory's real path: make it exist
+	// first, as the command line will see it.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
 	srv, err := agent.Listen(dir)
 	if !errors.Is(err, agent.ErrRunning) {
 		return srv, err
