@@ -168,7 +168,7 @@ func TestTokenOverSocket(t *testing.T) {
 	var ae *Error
 	var re *refresher.Error
 	if !errors.As(err, &ae) || ae.Fallback() || !errors.As(err, &re) || re.Class != refresher.ClassRejected ||
-		!strings.Contains(ae.Message(), "set-secret rejected") {
+		!strings.Contains(ae.Message(), `credentials of "rejected" (invalid_client)`) {
 		t.Errorf("GetToken(rejected) = %v, want a rejected-class *Error with the refresher's sentence", err)
 	}
 	// A client the app does not know: the caller falls back.

@@ -50,7 +50,7 @@ func TestTokenThroughAgent(t *testing.T) {
 
 	// A failure the app classified keeps its exit code and sentence.
 	_, stderr := h.mustRun(ExitRejected, "", "token", "denied")
-	if got := srv.Recent()[0]; !strings.Contains(stderr, "tokentray set-secret denied") || got.Outcome != "rejected" || got.Fingerprint != "" {
+	if got := srv.Recent()[0]; !strings.Contains(stderr, `credentials of "denied"`) || got.Outcome != "rejected" || got.Fingerprint != "" {
 		t.Errorf("rejected through the agent: stderr %q, agent saw %+v", stderr, got)
 	}
 

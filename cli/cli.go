@@ -22,7 +22,9 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/tokentray/tokentray/agent"
 	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/textsafe"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -289,7 +291,7 @@ func (a *app) infof(format string, args ...any) {
 	if a.quiet {
 		return
 	}
-	fmt.Fprintf(a.stderr, "tokentray: "+format+"\n", args...)
+	fmt.Fprintf(a.stderr, "tokentray: %s\n", textsafe.Escapef(format, args...))
 }
 
 // warnf prints a warning on stderr unless --quiet.
@@ -297,12 +299,12 @@ func (a *app) warnf(format string, args ...any) {
 	if a.quiet {
 		return
 	}
-	fmt.Fprintf(a.stderr, "tokentray: warning: "+format+"\n", args...)
+	fmt.Fprintf(a.stderr, "tokentray: warning: %s\n", textsafe.Escapef(format, args...))
 }
 
 // errorf prints an error message on stderr, even with --quiet.
 func (a *app) errorf(format string, args ...any) {
-	fmt.Fprintf(a.stderr, "tokentray: "+format+"\n", args...)
+	fmt.Fprintf(a.stderr, "tokentray: %s\n", textsafe.Escapef(format, args...))
 }
 
 // printError prints the error that ends a run on stderr, with a hint when
@@ -316,10 +318,10 @@ func (a *app) printError(err error) {
 	var ue *usageError
 	if errors.As(err, &ue) {
 		if ue.cmd == "tokentray" {
-			fmt.Fprintf(a.stderr, "tokentray: %s\n", ue.msg)
+			fmt.Fprintf(a.stderr, "tokentray: %s\n", textsafe.Escape(ue.msg))
 			return
 		}
-		fmt.Fprintf(a.stderr, "tokentray %s: %s\n", ue.cmd, ue.msg)
+		fmt.Fprintf(a.stderr, "tokentray %s: %s\n", ue.cmd, textsafe.Escape(ue.msg))
 		if cmd, ok := a.cmds[ue.cmd]; ok && cmd.ShortUsage != "" {
 			fmt.Fprintf(a.stderr, "usage: %s\n", cmd.ShortUsage)
 		}
@@ -332,13 +334,17 @@ func (a *app) printError(err error) {
 	if (errors.Is(err, vault.ErrKeyringUnavailable) || errors.Is(err, vault.ErrKeyringLocked)) && !strings.Contains(msg, "doctor") {
 		msg += " (tokentray doctor checks the keyring and says how to fix it)"
 	}
-	fmt.Fprintf(a.stderr, "tokentray: %s\n", msg)
+	fmt.Fprintf(a.stderr, "tokentray: %s\n", textsafe.Escape(msg))
 }
 
-// describe returns the message for a person: a refresher.Error's (or an
-// agent.Error's) sentence without the package prefix, else the error's text.
+// describe returns the message for a person: the sentence of the
+// agent.Error (the running app's words) or refresher.Error in err's chain
+// (its Words, said once in the refresher), else the error's text.
 func describe(err error) string {
-	if re, ok := err.(interface{ Message() string }); ok { // *refresher.Error, *agent.Error
+	if ae, ok := errors.AsType[*agent.Error](err); ok {
+		return ae.Message()
+	}
+	if re, ok := errors.AsType[*refresher.Error](err); ok {
 		return re.Message()
 	}
 	return err.Error()
