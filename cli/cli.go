@@ -22,6 +22,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/tokentray/tokentray/agent"
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/textsafe"
 	"github.com/tokentray/tokentray/vault"
@@ -38,10 +39,11 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	environ        func() []string  // the environment a child of exec starts from
-	keyring        vault.Keyring    // nil: the OS keyring, under the service recorded for the directory
-	httpClient     *http.Client     // token requests; nil: the refresher's default
-	now            func() time.Time // nil: time.Now
+	environ        func() []string        // the environment a child of exec starts from
+	keyring        vault.Keyring          // nil: the OS keyring, under the service recorded for the directory
+	httpClient     *http.Client           // token requests; nil: the refresher's default
+	now            func() time.Time       // nil: time.Now
+	executable     func() (string, error) // this program's path for autostart; nil: autostart.Executable
 }
 
 // Run runs the command line with args (without the program name) and
@@ -91,6 +93,7 @@ var commandTable = []struct {
 	{"doctor", (*app).doctorCommand},
 	{"export", (*app).exportCommand},
 	{"import", (*app).importCommand},
+	{"autostart", (*app).autostartCommand},
 	{"version", (*app).versionCommand},
 }
 
@@ -336,9 +339,12 @@ func (a *app) printError(err error) {
 }
 
 // describe returns the message for a person: the sentence of the
-// refresher.Error in err's chain (its Words, said once in the refresher),
-// else the error's text.
+// agent.Error (the running app's words) or refresher.Error in err's chain
+// (its Words, said once in the refresher), else the error's text.
 func describe(err error) string {
+	if ae, ok := errors.AsType[*agent.Error](err); ok {
+		return ae.Message()
+	}
 	if re, ok := errors.AsType[*refresher.Error](err); ok {
 		return re.Message()
 	}

@@ -60,22 +60,21 @@ EXAMPLE
 
 // token gets a token through the refresher and warns about what the caller
 // should know (missing scopes, a token kept in memory only, clock skew).
+// The running app answers first (agent.go); else the store and keyring.
 func (a *app) token(ctx context.Context, name string, tf tokenFlags) (refresher.Result, error) {
-	s, err := a.openStore()
-	if err != nil {
-		return refresher.Result{}, err
+	res, stale, served, err := a.agentToken(ctx, name, tf)
+	if !served {
+		res, err = a.storeToken(ctx, name, tf)
+		if res.RefreshErr != nil {
+			stale = res.RefreshErr.Message()
+		}
 	}
-	opts := refresher.TokenOptions{MinTTL: tf.minTTL}
-	if tf.scopes.set {
-		opts.Scopes = tf.scopes.scopes
-	}
-	res, err := a.refresher(s).Token(ctx, name, opts)
 	if err != nil {
 		return res, err
 	}
-	if res.RefreshErr != nil {
+	if stale != "" {
 		a.warnf("%s: refreshing failed, using the cached token (valid %s more): %s", name,
-			shortDuration(res.Token.Expiry.Sub(a.clock())), res.RefreshErr.Message())
+			shortDuration(res.Token.Expiry.Sub(a.clock())), stale)
 	}
 	if len(res.Missing) > 0 {
 		a.warnf("%s: the server did not grant %s", name, strings.Join(res.Missing, " "))
@@ -87,6 +86,19 @@ func (a *app) token(ctx context.Context, name string, tf tokenFlags) (refresher.
 		a.warnf("%s: the server's clock differs from this machine's by %v", name, res.Skew.Round(time.Second))
 	}
 	return res, nil
+}
+
+// storeToken gets a token through a refresher of this process.
+func (a *app) storeToken(ctx context.Context, name string, tf tokenFlags) (refresher.Result, error) {
+	s, err := a.openStore()
+	if err != nil {
+		return refresher.Result{}, err
+	}
+	opts := refresher.TokenOptions{MinTTL: tf.minTTL}
+	if tf.scopes.set {
+		opts.Scopes = tf.scopes.scopes
+	}
+	return a.refresher(s).Token(ctx, name, opts)
 }
 
 // unprintableToken is a token that token, header and exec refuse to hand

@@ -123,6 +123,7 @@ func (u *UI) showSettings() {
 	sweepE, sweepMsg := number(prefSweepSeconds, int(s.sweep()/time.Second), 5, 3600)
 
 	form := widget.NewForm(
+		widget.NewFormItem("", u.startAtLoginCheck()),
 		widget.NewFormItem("Clear clipboard after", clearSel),
 		widget.NewFormItem("", widget.NewLabel("Only if it still holds the token Tokentray put there; also on quit.")),
 		widget.NewFormItem("Notify", container.NewVBox(

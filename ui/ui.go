@@ -22,6 +22,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/tokentray/tokentray/agent"
 	"github.com/tokentray/tokentray/assets"
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/vault"
@@ -68,6 +69,10 @@ type Options struct {
 	Refresher *refresher.Refresher
 	Title     string      // window title
 	Demo      DemoControl // nil outside the demo
+	Hidden    bool        // start in the tray: Start shows no window
+	// OfferStartAtLogin asks once whether to start at login (the first
+	// real run; not the demo, not tests).
+	OfferStartAtLogin bool
 
 	// Source, when set, is used instead of Refresher (tests feed their own).
 	Source Source
@@ -127,6 +132,12 @@ type UI struct {
 	demoItems  []*fyne.MenuItem  // the Demo menu's entries, beside demoActs
 	demoActs   []DemoAction
 	tray       trayState
+	// The agent's request log (ui/agent.go): its source, and the open
+	// list with the rows it shows (nil while closed).
+	agentRecent func() []agent.Request
+	recentList  *widget.List
+	recentRows  []agent.Request
+	login       loginItem // start at login (ui/autostart.go); nil: the system's
 }
 
 // New builds the UI for a; nothing is shown until Start.
@@ -181,7 +192,12 @@ func (u *UI) Start() {
 	if len(u.view) > 0 && u.selected == "" {
 		u.list.Select(0) // open on the first client's details, not an empty pane
 	}
-	u.showWindow()
+	if !u.opts.Hidden {
+		u.showWindow()
+		if u.opts.OfferStartAtLogin {
+			u.offerStartAtLogin()
+		}
+	}
 }
 
 // Quit asks the app to quit (safe from any goroutine). The clipboard is

@@ -94,6 +94,7 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 	file := fyne.NewMenu("File",
 		fyne.NewMenuItem("Add client…", func() { u.showForm(nil) }),
 		fyne.NewMenuItem("Rotation overview…", u.showRotation),
+		fyne.NewMenuItem("Recent token requests…", u.showRecent),
 		fyne.NewMenuItem("Settings…", u.showSettings),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Hide window", u.hideWindow),
