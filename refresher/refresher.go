@@ -130,11 +130,20 @@ func New(opts Options) *Refresher {
 func (r *Refresher) now() time.Time { return r.opts.Now().Round(0) }
 
 // margin is how long before expiry t is refreshed: max(MarginMin,
-// MarginFraction of its lifetime). A token living less than MarginMin is
-// never fresh: Token fetches on every call (lower MarginMin for such
-// servers), and the scheduler refreshes it at half its life.
+// MarginFraction of its lifetime), but never more than half its lifetime,
+// so that every token is reused for at least half of its life (a 5-minute
+// token, Keycloak's default, gets a 2m30s margin; a 30-second one 15s).
 func (r *Refresher) margin(t vault.Token) time.Duration {
-	return max(r.opts.MarginMin, time.Duration(r.opts.MarginFraction*float64(t.Lifetime())))
+	return marginOf(t.Lifetime(), r.opts.MarginMin, r.opts.MarginFraction)
+}
+
+// marginOf is the refresh margin of a token living life:
+// min(max(floor, fraction*life), life/2). A lifetime <= 0 has no margin.
+func marginOf(life, floor time.Duration, fraction float64) time.Duration {
+	if life <= 0 {
+		return 0
+	}
+	return min(max(floor, time.Duration(fraction*float64(life))), life/2)
 }
 
 // fresh reports whether t has more than the margin and minTTL left at now.
@@ -368,8 +377,10 @@ func (r *Refresher) dueAt(t vault.Token) time.Time {
 }
 
 // autoDueAt is when the scheduler refreshes a slot on its own: at dueAt,
-// but not before half the token's life (at least a second), so that a
-// token shorter-lived than the margin does not make it fetch in a loop.
+// but not before half the token's life (at least a second): the jitter
+// never makes the scheduler replace a token Token would still serve from
+// its cache for a while, and a very short-lived token does not make it
+// fetch in a loop.
 func autoDueAt(s *slot) time.Time {
 	floor := s.tok.FetchedAt.Add(max(s.tok.Lifetime()/2, time.Second))
 	if s.dueAt.Before(floor) {
