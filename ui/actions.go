@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -14,15 +15,17 @@ import (
 	"github.com/tokentray/tokentray/vault"
 )
 
-// refuseCopy says why a client's token must not be copied now, or "".
-func refuseCopy(st refresher.State) string {
-	if st.Phase == refresher.PhaseRejected || (st.Err != nil && st.Err.Class == refresher.ClassRejected && st.Phase != refresher.PhaseFresh) {
+// refuseCopy says why a client's token must not be copied now, or "": the
+// credentials were rejected and no last good token is left. While the last
+// good token is valid it is handed out (with a warning, see finishCopy).
+func refuseCopy(st refresher.State, now time.Time) string {
+	rejected := st.Phase == refresher.PhaseRejected || (st.Err != nil && st.Err.Class == refresher.ClassRejected && st.Phase != refresher.PhaseFresh)
+	if rejected && validUntil(st, now).IsZero() {
 		host := hostOf(st.Client.TokenURL)
 		if host == "" {
 			host = "the token endpoint"
 		}
-		return st.Client.Name + "'s credentials were rejected by " + host +
-			", so there is no token to copy. Set a new secret, or correct the client with Edit, then try again."
+		return host + " rejected " + st.Client.Name + "'s credentials and its last token has expired, so there is no token to copy. Rotate the secret, or correct the client with Edit."
 	}
 	return ""
 }
@@ -37,7 +40,7 @@ func (u *UI) copyToken(name string, header bool) {
 		u.tell("Not copied", "there is no client called "+name+" any more")
 		return
 	}
-	if why := refuseCopy(st); why != "" {
+	if why := refuseCopy(st, u.clock.Now()); why != "" {
 		u.tell("Not copied", why)
 		return
 	}
@@ -83,6 +86,18 @@ func (u *UI) finishCopy(name string, header bool, res refresher.Result, err erro
 	msg := fmt.Sprintf("Copied %s %s, %s", name, what, left)
 	if delay > 0 {
 		msg += fmt.Sprintf("; the clipboard clears in %d s", int(delay.Seconds()))
+	}
+	if re := res.RefreshErr; re != nil {
+		// The last good token, while refreshing fails: usable, but say so.
+		warn := fmt.Sprintf("Copied %s's last good %s, valid until %s: refreshing it fails (%s).",
+			name, what, res.Token.Expiry.Local().Format("15:04"), failureShort(re))
+		u.setStatus(warn)
+		u.statusWarn(true)
+		u.details.copied(name, header)
+		if !u.visible || u.prefs.notifyCopy() {
+			u.send(&fyne.Notification{Title: "Tokentray: copied the last good token", Content: warn})
+		}
+		return
 	}
 	u.setStatus(msg)
 	u.details.copied(name, header)

@@ -204,6 +204,28 @@ func explain(e *refresher.Error, lastGood time.Time) (what, todo string) {
 	return e.Message(), "Check the client with Edit, then press Refresh now."
 }
 
+// failureShort is a few words for a failure class, for a status line:
+// "credentials rejected", "scope refused", "can't reach HOST".
+func failureShort(e *refresher.Error) string {
+	host := e.Host
+	if host == "" {
+		host = "the token endpoint"
+	}
+	switch e.Class {
+	case refresher.ClassRejected:
+		return "credentials rejected"
+	case refresher.ClassScope:
+		return "a scope is refused"
+	case refresher.ClassRateLimited:
+		return host + " is rate limiting"
+	case refresher.ClassTransient:
+		return "can't reach " + host
+	case refresher.ClassKeyring:
+		return "the keyring is locked"
+	}
+	return "the client's settings are refused"
+}
+
 // namedScopes narrows the scopes of a refused request to those the
 // server's message names (RFC 6749 servers often say which scope, e.g.
 // "not allowed to request scope 'files:read'", or the platform's "Missing

@@ -406,7 +406,20 @@ const statusHold = 20 * time.Second
 // setStatus shows a message in the window's status bar.
 func (u *UI) setStatus(s string) {
 	u.statusTill = u.clock.Now().Add(statusHold)
+	u.statusWarn(false)
 	setText(u.status, s)
+}
+
+// statusWarn shows the status bar's message as a warning (or not).
+func (u *UI) statusWarn(on bool) {
+	imp := widget.MediumImportance
+	if on {
+		imp = widget.WarningImportance
+	}
+	if u.status.Importance != imp {
+		u.status.Importance = imp
+		u.status.Refresh()
+	}
 }
 
 // showOverall puts the overall status line in the status bar unless a
@@ -415,6 +428,7 @@ func (u *UI) showOverall() {
 	if u.clock.Now().Before(u.statusTill) {
 		return
 	}
+	u.statusWarn(false)
 	setText(u.status, u.overall)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/vault"
@@ -169,7 +170,7 @@ func TestCopyRefusesRejectedAndExpired(t *testing.T) {
 		wantCall  bool
 		wantInMsg string
 	}{
-		{name: "rejected", st: rejected, wantInMsg: "credentials were rejected"},
+		{name: "rejected", st: rejected, wantInMsg: "rejected bad's credentials and its last token has expired"},
 		{name: "expired token", st: expiredTok, wantCall: true,
 			res: refresher.Result{Token: vault.Token{AccessToken: "stale", Expiry: t0.Add(-time.Minute)}}, wantInMsg: "has expired"},
 		{name: "fetch fails", st: failing, wantCall: true,
@@ -195,6 +196,35 @@ func TestCopyRefusesRejectedAndExpired(t *testing.T) {
 				t.Errorf("message: got %q; want it to say Not copied and %q", got, tt.wantInMsg)
 			}
 		})
+	}
+}
+
+// With the secret rejected and the last good token still valid, Copy token
+// (window and tray) hands out that token with a visible warning.
+func TestCopyWhileRejectedHandsOutTheLastGoodToken(t *testing.T) {
+	st := state("bad", refresher.PhaseRejected, 41*time.Second)
+	rej := &refresher.Error{Class: refresher.ClassRejected, Status: 401, Code: "invalid_client", Host: "auth.example.com"}
+	st.Err = rej
+	for _, tray := range []bool{false, true} {
+		r := newRig(t, st)
+		r.src.tokens["bad"] = refresher.Result{Token: vault.Token{AccessToken: "last-good", Expiry: st.Expiry}, RefreshErr: rej}
+		if tray {
+			r.ui.hideWindow()
+			r.sent = nil
+			r.ui.tray.menu.Items[0].Action()
+		} else {
+			r.ui.selectClient("bad")
+			tapButton(t, r.ui.details.root, "Copy token")
+		}
+		if got := r.app.Clipboard().Content(); got != "last-good" {
+			t.Errorf("tray %v: clipboard %q; want the last good token", tray, got)
+		}
+		if got := r.ui.status.Text; !strings.Contains(got, "last good token, valid until") || !strings.Contains(got, "credentials rejected") || r.ui.status.Importance != widget.WarningImportance {
+			t.Errorf("tray %v: status %q (importance %v); want a warning naming the rejection", tray, got, r.ui.status.Importance)
+		}
+		if tray && (len(r.sent) != 1 || !strings.Contains(r.sent[0].Content, "credentials rejected")) {
+			t.Errorf("tray copy with a hidden window: notifications %v; want one warning", r.sent)
+		}
 	}
 }
 
