@@ -87,11 +87,22 @@ func (u *UI) finishCopy(name string, header bool, res refresher.Result, err erro
 	if delay > 0 {
 		msg += fmt.Sprintf("; the clipboard clears in %d s", int(delay.Seconds()))
 	}
+	// live counts the clipboard's clearing down, and ends with it.
+	live := func(prefix string) func(time.Time) string {
+		clearAt := now.Add(delay)
+		return func(t time.Time) string {
+			if delay <= 0 || !u.clip.holds(text) || !t.Before(clearAt) {
+				return ""
+			}
+			return fmt.Sprintf("%s; the clipboard clears in %d s", prefix, int((clearAt.Sub(t)+time.Second-1)/time.Second))
+		}
+	}
 	if re := res.RefreshErr; re != nil {
 		// The last good token, while refreshing fails: usable, but say so.
 		warn := fmt.Sprintf("Copied %s's last good %s, valid until %s: refreshing it fails (%s).",
 			name, what, res.Token.Expiry.Local().Format("15:04"), failureShort(re))
 		u.setStatus(warn)
+		u.statusLive = live(warn)
 		u.statusWarn(true)
 		u.details.copied(name, header)
 		if !u.visible || u.prefs.notifyCopy() {
@@ -100,6 +111,7 @@ func (u *UI) finishCopy(name string, header bool, res refresher.Result, err erro
 		return
 	}
 	u.setStatus(msg)
+	u.statusLive = live(fmt.Sprintf("Copied %s %s, %s", name, what, left))
 	u.details.copied(name, header)
 	if u.prefs.notifyCopy() {
 		u.send(&fyne.Notification{Title: "Tokentray", Content: fmt.Sprintf("Copied %s %s, %s", name, what, left)})

@@ -191,11 +191,11 @@ func explain(e *refresher.Error, lastGood time.Time) (what, todo string) {
 		return host + " is rate limiting token requests" + status + ".",
 			"Nothing to do: Tokentray retries" + orLater(retry) + "." + valid
 	case refresher.ClassTransient:
-		detail := ""
-		if e.Err != nil {
-			detail = ": " + e.Err.Error()
+		what := "Can't reach " + host + "."
+		if e.Status != 0 {
+			what = host + " answered" + status + " instead of a token."
 		}
-		return "Cannot get a token from " + host + status + detail + ".",
+		return what,
 			"Tokentray retries with backoff" + orLater(retry) + "; check the network or the server." + valid
 	case refresher.ClassKeyring:
 		return "The OS keyring is locked or unavailable.",

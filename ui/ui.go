@@ -113,6 +113,9 @@ type UI struct {
 	visible    bool               // window shown
 	tickCancel context.CancelFunc // stops the countdown ticker; nil while stopped
 	states     map[string]refresher.State
+	// lastExpiry is the expiry of each client's last token seen: a state
+	// forgets an expired token, the details still say when it expired.
+	lastExpiry map[string]time.Time
 	view       []refresher.State // filtered and sorted: what the list shows
 	filter     string
 	sortMode   string
@@ -122,6 +125,9 @@ type UI struct {
 	details    *detailsPane
 	status     *widget.Label
 	statusTill time.Time         // a message shows until then; afterwards the overall status line
+	// statusLive, when set, writes the status bar's message at each tick
+	// (a countdown) until it returns "".
+	statusLive func(now time.Time) string
 	overall    string            // the overall status line (as in the tray)
 	empty      fyne.CanvasObject // shown instead of the list when there are no clients
 	demoItems  []*fyne.MenuItem  // the Demo menu's entries, beside demoActs
@@ -132,19 +138,20 @@ type UI struct {
 // New builds the UI for a; nothing is shown until Start.
 func New(a fyne.App, opts Options) *UI {
 	u := &UI{
-		app:      a,
-		opts:     opts,
-		src:      opts.Source,
-		clock:    opts.Clock,
-		prefs:    settings{a.Preferences()},
-		notes:    newNotifier(),
-		async:    func(f func()) { go f() },
-		send:     a.SendNotification,
-		every:    every,
-		do:       fyne.Do,
-		states:   map[string]refresher.State{},
-		rows:     map[fyne.CanvasObject]*clientRow{},
-		sortMode: sortName,
+		app:        a,
+		opts:       opts,
+		src:        opts.Source,
+		clock:      opts.Clock,
+		prefs:      settings{a.Preferences()},
+		notes:      newNotifier(),
+		async:      func(f func()) { go f() },
+		send:       a.SendNotification,
+		every:      every,
+		do:         fyne.Do,
+		states:     map[string]refresher.State{},
+		lastExpiry: map[string]time.Time{},
+		rows:       map[fyne.CanvasObject]*clientRow{},
+		sortMode:   sortName,
 	}
 	if u.src == nil && opts.Refresher != nil {
 		u.src = opts.Refresher
@@ -289,7 +296,11 @@ func (u *UI) resync() {
 	for name := range u.states {
 		if _, ok := fresh[name]; !ok {
 			u.notes.forget(name)
+			delete(u.lastExpiry, name)
 		}
+	}
+	for _, st := range fresh {
+		u.noteExpiry(st)
 	}
 	u.states = fresh
 	u.checkNotifications(all)
@@ -302,13 +313,22 @@ func (u *UI) apply(batch []refresher.State) {
 	for _, st := range batch {
 		if st.Removed {
 			delete(u.states, st.Client.Name)
+			delete(u.lastExpiry, st.Client.Name)
 			u.notes.forget(st.Client.Name)
 			continue
 		}
+		u.noteExpiry(st)
 		u.states[st.Client.Name] = st
 	}
 	u.checkNotifications(batch)
 	u.refreshAll()
+}
+
+// noteExpiry remembers the expiry of st's token, if it has one.
+func (u *UI) noteExpiry(st refresher.State) {
+	if !st.Expiry.IsZero() {
+		u.lastExpiry[st.Client.Name] = st.Expiry
+	}
 }
 
 // checkNotifications sends what the notification rules say about states.
@@ -406,6 +426,7 @@ const statusHold = 20 * time.Second
 // setStatus shows a message in the window's status bar.
 func (u *UI) setStatus(s string) {
 	u.statusTill = u.clock.Now().Add(statusHold)
+	u.statusLive = nil
 	u.statusWarn(false)
 	setText(u.status, s)
 }
@@ -425,7 +446,15 @@ func (u *UI) statusWarn(on bool) {
 // showOverall puts the overall status line in the status bar unless a
 // message is still showing.
 func (u *UI) showOverall() {
-	if u.clock.Now().Before(u.statusTill) {
+	now := u.clock.Now()
+	if u.statusLive != nil {
+		if s := u.statusLive(now); s != "" {
+			setText(u.status, s)
+			return
+		}
+		u.statusLive, u.statusTill = nil, time.Time{}
+	}
+	if now.Before(u.statusTill) {
 		return
 	}
 	u.statusWarn(false)

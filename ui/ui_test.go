@@ -174,7 +174,7 @@ func TestCopyRefusesRejectedAndExpired(t *testing.T) {
 		{name: "expired token", st: expiredTok, wantCall: true,
 			res: refresher.Result{Token: vault.Token{AccessToken: "stale", Expiry: t0.Add(-time.Minute)}}, wantInMsg: "has expired"},
 		{name: "fetch fails", st: failing, wantCall: true,
-			err: &refresher.Error{Class: refresher.ClassTransient, Host: "auth.example.com", Err: errors.New("connection refused")}, wantInMsg: "Cannot get a token from auth.example.com"},
+			err: &refresher.Error{Class: refresher.ClassTransient, Host: "auth.example.com", Err: errors.New("connection refused")}, wantInMsg: "Can't reach auth.example.com"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -510,7 +510,7 @@ func TestExplainErrors(t *testing.T) {
 		{"429", &refresher.Error{Class: refresher.ClassRateLimited, Host: "auth.example.com", Status: 429, RetryAt: retry}, valid,
 			"auth.example.com is rate limiting token requests (HTTP 429).", "Tokentray retries at 14:05. The last good token stays valid until 15:00."},
 		{"network", &refresher.Error{Class: refresher.ClassTransient, Host: "auth.example.com", Err: errors.New("connection refused")}, valid,
-			"Cannot get a token from auth.example.com: connection refused.", "retries with backoff later; check the network or the server. The last good token stays valid until 15:00."},
+			"Can't reach auth.example.com.", "retries with backoff later; check the network or the server. The last good token stays valid until 15:00."},
 		{"keyring", &refresher.Error{Class: refresher.ClassKeyring}, time.Time{},
 			"The OS keyring is locked or unavailable.", "Unlock the keyring"},
 	}

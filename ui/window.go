@@ -210,6 +210,11 @@ func (u *UI) rebuildView() {
 		u.list.Select(sel)
 	} else {
 		u.list.UnselectAll()
+		if u.selected != "" {
+			// Filtered out: the details must not show a client the list hides.
+			u.selected = ""
+			u.details.clear()
+		}
 	}
 }
 
@@ -271,7 +276,11 @@ func (r *clientRow) bind(st refresher.State, now time.Time) {
 	}
 	setDim(r.scopes, scopesText(c.Scopes))
 	rot := rotationAt(st, now)
-	r.rotation.set(rotationBadge(rot), sevColor(rotationSeverity(rot)))
+	if c.RotationStartedAt.IsZero() {
+		r.rotation.set(rotationBadge(rot), sevColor(rotationSeverity(rot)))
+	} else {
+		r.rotation.set("rotation in progress", sevColor(sevWarn))
+	}
 	r.lastSev = -1
 	r.tick(st, now)
 }
