@@ -124,7 +124,7 @@ type UI struct {
 	rows       map[fyne.CanvasObject]*clientRow
 	details    *detailsPane
 	status     *widget.Label
-	statusTill time.Time         // a message shows until then; afterwards the overall status line
+	statusTill time.Time // a message shows until then; afterwards the overall status line
 	// statusLive, when set, writes the status bar's message at each tick
 	// (a countdown) until it returns "".
 	statusLive func(now time.Time) string
