@@ -183,7 +183,7 @@ func (u *UI) confirmRemove(name string) {
 	}, u.win)
 	d.SetConfirmImportance(widget.DangerImportance)
 	d.Resize(fyne.NewSize(520, 0))
-	d.Show()
+	u.showDialog(d)
 }
 
 // removeClient removes the client from the store and the list.

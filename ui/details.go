@@ -68,7 +68,10 @@ func newDetailsPane(u *UI) *detailsPane {
 	d := &detailsPane{u: u, box: container.NewVBox(), head: container.NewVBox()}
 	d.scroll = container.NewVScroll(container.NewPadded(d.box))
 	d.hint = container.NewCenter(widget.NewLabelWithStyle("Select a client to see its token, scopes and rotation.", fyne.TextAlignCenter, fyne.TextStyle{Italic: true}))
-	d.root = container.NewBorder(container.NewPadded(d.head), nil, nil, nil, container.NewStack(d.scroll, d.hint))
+	// The head (with the actions) comes first in the tree, so that Tab from
+	// the list reaches Copy token before the selectable values below.
+	head := container.NewPadded(d.head)
+	d.root = container.New(layout.NewBorderLayout(head, nil, nil, nil), head, container.NewStack(d.scroll, d.hint))
 	d.clear()
 	return d
 }

@@ -50,6 +50,7 @@ type clientForm struct {
 // showForm opens the form to add a client (c nil) or edit c.
 func (u *UI) showForm(c *vault.Client) {
 	f := u.newForm(c)
+	escapeCloses(f.win)
 	f.win.Show()
 	f.win.Canvas().Focus(f.name)
 	if c != nil {

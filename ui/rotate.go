@@ -44,7 +44,7 @@ func (u *UI) showRotate(name string) {
 	w.d = dialog.NewCustomWithoutButtons("Rotate the secret of "+name, container.NewVBox(w.content, w.msg), u.win)
 	w.d.Resize(fyne.NewSize(560, 0))
 	w.loadStatus()
-	w.d.Show()
+	u.showDialog(w.d)
 }
 
 // busy shows a progress message and runs f off the UI thread; f's result is

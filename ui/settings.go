@@ -137,5 +137,5 @@ func (u *UI) showSettings() {
 	)
 	d := dialog.NewCustom("Settings", "Close", form, u.win)
 	d.Resize(fyne.NewSize(560, 0))
-	d.Show()
+	u.showDialog(d)
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
@@ -121,6 +122,8 @@ type UI struct {
 	sortMode   string
 	selected   string // name of the selected client, "" when none
 	list       *widget.List
+	search     *escEntry       // the filter
+	dialogs    []dialog.Dialog // shown over the window, newest last (Escape closes it)
 	rows       map[fyne.CanvasObject]*clientRow
 	details    *detailsPane
 	status     *widget.Label

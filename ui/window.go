@@ -9,7 +9,6 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -24,7 +23,8 @@ func (u *UI) build() {
 	u.win.SetIcon(u.appIcon())
 	u.win.SetCloseIntercept(u.hideWindow)
 
-	search := widget.NewEntry()
+	search := newEscEntry(false, u.onEscape)
+	u.search = search
 	search.SetPlaceHolder("Filter by name, client id, scope, environment…")
 	search.ActionItem = widget.NewIcon(theme.SearchIcon())
 	search.OnChanged = u.onFilter
@@ -48,6 +48,11 @@ func (u *UI) build() {
 		OnSelected: func(id widget.ListItemID) {
 			if id < len(u.view) {
 				u.selectClient(u.view[id].Client.Name)
+			}
+			// Keep the focus where the keyboard user is (the details'
+			// rebuild must not drop it): Tab goes on to Copy token.
+			if c := u.win.Canvas(); c.Focused() == nil {
+				c.Focus(u.list)
 			}
 		},
 	}
@@ -73,41 +78,40 @@ func (u *UI) build() {
 		container.NewVBox(container.NewPadded(top), widget.NewSeparator()),
 		container.NewVBox(widget.NewSeparator(), u.status),
 		nil, nil, split))
-	u.win.SetMainMenu(u.mainMenu())
 	u.win.Resize(fyne.NewSize(1080, 680))
 	u.win.CenterOnScreen()
 
-	ctrl := func(k fyne.KeyName, f func()) {
-		u.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { f() })
-	}
-	ctrl(fyne.KeyF, func() { u.win.Canvas().Focus(search) })
-	ctrl(fyne.KeyN, func() { u.showForm(nil) })
-	ctrl(fyne.KeyR, func() { u.withSelected(u.refreshNow) })
-	ctrl(fyne.KeyQ, u.Quit)
-	ctrl(fyne.KeyW, u.hideWindow)
+	u.win.Canvas().SetOnTypedKey(func(k *fyne.KeyEvent) {
+		if k.Name == fyne.KeyEscape {
+			u.onEscape()
+		}
+	})
+	u.win.SetMainMenu(u.mainMenu())
 }
 
 // mainMenu is the window's menu bar.
 func (u *UI) mainMenu() *fyne.MainMenu {
-	quit := fyne.NewMenuItem("Quit", u.Quit)
+	quit := u.menuItem("Quit", keyQuit, u.Quit)
 	quit.IsQuit = true
+	sel := func(f func(string)) func() { return func() { u.withSelected(f) } }
 	file := fyne.NewMenu("File",
-		fyne.NewMenuItem("Add client…", func() { u.showForm(nil) }),
-		fyne.NewMenuItem("Rotation overview…", u.showRotation),
-		fyne.NewMenuItem("Settings…", u.showSettings),
+		u.menuItem("Add client…", keyAdd, func() { u.showForm(nil) }),
+		u.menuItem("Filter clients", keyFilter, func() { u.win.Canvas().Focus(u.search) }),
+		u.menuItem("Rotation overview…", keyOverview, u.showRotation),
+		u.menuItem("Settings…", keySettings, u.showSettings),
 		fyne.NewMenuItemSeparator(),
-		fyne.NewMenuItem("Hide window", u.hideWindow),
+		u.menuItem("Hide window", keyHide, u.hideWindow),
 		quit,
 	)
 	client := fyne.NewMenu("Client",
-		fyne.NewMenuItem("Copy token", func() { u.withSelected(func(n string) { u.copyToken(n, false) }) }),
-		fyne.NewMenuItem("Copy as header", func() { u.withSelected(func(n string) { u.copyToken(n, true) }) }),
-		fyne.NewMenuItem("Refresh now", func() { u.withSelected(u.refreshNow) }),
+		u.menuItem("Copy token", keyCopy, sel(func(n string) { u.copyToken(n, false) })),
+		u.menuItem("Copy as header", keyHeader, sel(func(n string) { u.copyToken(n, true) })),
+		u.menuItem("Refresh now", keyRefresh, sel(u.refreshNow)),
 		fyne.NewMenuItemSeparator(),
-		fyne.NewMenuItem("Set new secret…", func() { u.withSelected(u.showSetSecret) }),
-		fyne.NewMenuItem("Rotate secret…", func() { u.withSelected(u.showRotate) }),
-		fyne.NewMenuItem("Edit…", func() { u.withSelected(u.editClient) }),
-		fyne.NewMenuItem("Remove…", func() { u.withSelected(u.confirmRemove) }),
+		u.menuItem("Set new secret…", nil, sel(u.showSetSecret)),
+		u.menuItem("Rotate secret…", keyRotate, sel(u.showRotate)),
+		u.menuItem("Edit…", keyEdit, sel(u.editClient)),
+		u.menuItem("Remove…", nil, sel(u.confirmRemove)),
 	)
 	menus := []*fyne.Menu{file, client}
 	if u.opts.Demo != nil {
