@@ -146,7 +146,9 @@ type Class string
 const (
 	ClassRejected    Class = "rejected"     // 401 / invalid_client: fix or rotate the secret
 	ClassScope       Class = "scope"        // 403 / invalid_scope: scopes not allowed
+	ClassTarget      Class = "target"       // invalid_target (RFC 8707): resource/audience parameter refused
 	ClassRateLimited Class = "rate-limited" // 429: wait for Retry-After
+	ClassEndpoint    Class = "endpoint"     // wrong token URL: a redirect, 404, no token endpoint there
 	ClassTransient   Class = "transient"    // 5xx, network, timeouts, malformed answers
 	ClassKeyring     Class = "keyring"      // keyring unavailable or locked
 	ClassConfig      Class = "config"       // no secret stored, invalid client, other local trouble

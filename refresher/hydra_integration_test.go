@@ -468,3 +468,35 @@ func TestHydraRefreshAfterMargin(t *testing.T) {
 		t.Errorf("MinTTL beyond the lifetime: %d token requests; want 5 (one attempt)", got)
 	}
 }
+
+// With auth=auto, a refused scope stays a refused scope (exit 5): the other
+// auth style is tried only after Hydra rejects the client authentication,
+// so a client registered for Basic is never answered invalid_client for
+// the body attempt a blind probe would make; a client registered for the
+// body gets its invalid_scope after the one probe.
+func TestHydraAutoRefusedScopeStaysInvalidScope(t *testing.T) {
+	e := newHydraEnv(t, hydratest.Options{})
+	ctx := context.Background()
+	const extra = "billing:write"
+	for _, method := range []string{hydratest.AuthBasic, hydratest.AuthPost} {
+		t.Run(method, func(t *testing.T) {
+			name := "auto-" + strings.ReplaceAll(method, "_", "-")
+			c := e.addClient(t, name, method, vault.AuthAuto, append(slices.Clone(hydraScopes), extra), hydraSecret)
+			before := e.h.TokenRequests()
+			_, err := refresher.Exchange(ctx, nil, c, hydraSecret, nil)
+			re := wantHydraError(t, err, refresher.ClassScope, "invalid_scope", 400)
+			if w := re.Words(); w.Action != refresher.ActionEditScopes || !strings.Contains(w.Detail, extra) || strings.Contains(re.Message(), "rotate") {
+				t.Errorf("Words %+v; want the refused scope named and an edit-scopes fix", w)
+			}
+			want := 1
+			if method == hydratest.AuthPost {
+				want = 2 // Basic refused with 401, then the body
+			}
+			if got := e.h.TokenRequests() - before; got != want {
+				t.Errorf("%d token requests; want %d", got, want)
+			}
+			_, err = e.r.Token(ctx, name, refresher.TokenOptions{})
+			wantHydraError(t, err, refresher.ClassScope, "invalid_scope", 400)
+		})
+	}
+}

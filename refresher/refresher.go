@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -181,7 +182,7 @@ func (r *Refresher) entryLocked(name string) (*entry, error) {
 		if errors.Is(err, vault.ErrNoClient) {
 			return nil, fmt.Errorf("refresher: no client called %q: run tokentray list to see the names: %w", name, err)
 		}
-		return nil, &Error{Class: ClassConfig, Client: name, Err: err, cause: "cannot read the client index", hint: "run: tokentray doctor"}
+		return nil, &Error{Class: ClassConfig, Client: name, Err: err, cause: "cannot read the client index", fix: "run: tokentray doctor"}
 	}
 	e := r.newEntry(c)
 	r.clients[name] = e
@@ -224,8 +225,8 @@ func scopeSet(c vault.Client, asked []string) (set, requested []string, err *Err
 	}
 	if extra := vault.MissingScopes(norm, c.Scopes); len(extra) > 0 {
 		return nil, nil, &Error{Class: ClassScope, Client: c.Name, Host: hostOf(c.TokenURL), Scopes: extra,
-			Err:  fmt.Errorf("scopes %v are not among the client's", extra),
-			hint: fmt.Sprintf("%v are not among the client's scopes; add them with: tokentray edit %s", extra, c.Name)}
+			Err:   fmt.Errorf("scopes %v are not among the client's", extra),
+			cause: strings.Join(extra, " ") + " are not among its scopes"}
 	}
 	if vault.SameScopes(norm, c.Scopes) {
 		return nil, slices.Clone(c.Scopes), nil
@@ -449,7 +450,7 @@ func (r *Refresher) fetch(ctx context.Context, name, key string, set, requested 
 		return res, &Error{Class: ClassConfig, Client: name,
 			Err:   fmt.Errorf("token valid for %v, less than the %v asked for", rem.Round(time.Second), opts.MinTTL),
 			cause: fmt.Sprintf("the server issues tokens valid for %v, less than the %v asked for", res.Token.Lifetime().Round(time.Second), opts.MinTTL),
-			hint:  "ask for a shorter minimum lifetime"}
+			fix:   "ask for a shorter minimum lifetime (--min-ttl)"}
 	}
 	return res, nil
 }
@@ -545,7 +546,7 @@ func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key s
 		// A local file problem (permissions, a full disk), not the network.
 		return flight{err: &Error{Class: ClassConfig, Client: name, Host: host, Err: err,
 			cause: "cannot take its lock file: " + sanitize(err.Error(), nil, 200),
-			hint:  "check that the configuration directory is writable; run: tokentray doctor"}}
+			fix:   "check that the configuration directory is writable; run: tokentray doctor"}}
 	}
 	defer unlock()
 	var cached *vault.Token
@@ -652,7 +653,7 @@ func (r *Refresher) failLocked(e *entry, s *slot, err *Error, now time.Time) {
 		s.nextAttempt = now.Add(rejectedRetry(s.rejections))
 		s.rejections++
 		err.RetryAt = s.nextAttempt
-	case ClassConfig:
+	case ClassConfig, ClassEndpoint:
 		s.held = true
 		s.nextAttempt = time.Time{}
 	case ClassRateLimited:
@@ -669,6 +670,9 @@ func (r *Refresher) failLocked(e *entry, s *slot, err *Error, now time.Time) {
 	if usable(s.tok, now, 0) {
 		err.ValidUntil = s.tok.Expiry
 	}
+	// Only the scheduler retries on its own; a one-shot caller (the
+	// command line) has nothing retrying.
+	err.Retrying = !s.held && r.sched != nil
 	s.err = err.clone()
 	lvl := slog.LevelWarn
 	if !first {

@@ -302,7 +302,7 @@ func TestTokenScopeSubsets(t *testing.T) {
 	_, err := f.r.Token(ctx, "billing", TokenOptions{Scopes: []string{"org:admin"}})
 	var e *Error
 	if !errors.As(err, &e) || e.Class != ClassScope || !slices.Equal(e.Scopes, []string{"org:admin"}) ||
-		!strings.Contains(err.Error(), "not among the client's scopes; add them with: tokentray edit billing") {
+		!strings.Contains(err.Error(), "org:admin are not among its scopes; add them to the client first: tokentray edit billing --scope") {
 		t.Errorf("scope outside the client's: err = %v; want a scope error naming org:admin", err)
 	}
 }
