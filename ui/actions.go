@@ -300,3 +300,15 @@ func problem(err error) string {
 	}
 	return err.Error()
 }
+
+// onAction runs the window's answer to an error's action for a client.
+func (u *UI) onAction(name string, a refresher.Action) {
+	switch a {
+	case refresher.ActionRotate:
+		u.showRotate(name)
+	case refresher.ActionEditScopes, refresher.ActionEditURL, refresher.ActionEditParams:
+		u.editClient(name)
+	case refresher.ActionRetry, refresher.ActionUnlockKeyring:
+		u.refreshNow(name)
+	}
+}

@@ -169,7 +169,12 @@ func (d *detailsPane) show(st refresher.State) {
 		if !st.StaleSince.IsZero() && st.Phase != refresher.PhaseFresh {
 			ago = "failing since " + st.StaleSince.Local().Format("15:04") + " (" + agoText(st.StaleSince, now) + ")"
 		}
-		objs = append(objs, section("Last error", ago, container.NewVBox(l1, l2)))
+		errBox := container.NewVBox(l1, l2)
+		if label := actionLabel(e.Words().Action); label != "" {
+			act := e.Words().Action
+			errBox.Add(container.NewHBox(&widget.Button{Text: label, Importance: widget.WarningImportance, OnTapped: func() { u.onAction(name, act) }}))
+		}
+		objs = append(objs, section("Last error", ago, errBox))
 	}
 
 	objs = append(objs, section("Scopes", scopeSummary(st), scopeList(st)))

@@ -213,7 +213,7 @@ func TestFormTestButtonDoesARealExchange(t *testing.T) {
 		wantIn       []string
 	}{
 		{"granted and missing", "right-secret", []string{"Token received", "Granted: models:read", "Not granted: chat:read"}},
-		{"rejected", "wrong-secret", []string{"Test failed", "rejected the client credentials", "Check the client id, the secret and the auth style"}},
+		{"rejected", "wrong-secret", []string{"Test failed", "rejected the secret tried", "Check the client id, the secret and the auth style"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -99,8 +99,12 @@ func (n *notifier) check(st refresher.State, now time.Time, p notifyPrefs) []*fy
 		!st.StaleSince.IsZero() && now.Sub(st.StaleSince) >= p.failAfter
 	switch {
 	case rejected:
-		emit(p.failures, "rejected", "yes", name+": credentials rejected",
-			"The token endpoint rejected "+name+"'s client secret. Set a new secret, or correct the client with Edit.")
+		body := "The token endpoint rejected " + name + "'s client secret. Paste the current secret with Rotate secret, or correct the client with Edit."
+		if st.Err != nil {
+			what, todo := explain(st.Err, validUntil(st, now))
+			body = what + " " + todo
+		}
+		emit(p.failures, "rejected", "yes", name+": credentials rejected", body)
 	case failing:
 		body := "Refreshing " + name + "'s token has failed since " + st.StaleSince.Local().Format("15:04") + "."
 		if !st.Expiry.IsZero() && now.Before(st.Expiry) {
