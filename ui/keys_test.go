@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +105,16 @@ func TestEscapeClosesDialogs(t *testing.T) {
 	r.ui.search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
 	if r.ui.search.Text != "" || len(r.ui.view) != 1 {
 		t.Errorf("Escape in the filter: text %q, %d rows; want it cleared", r.ui.search.Text, len(r.ui.view))
+	}
+}
+
+// Settings shows the margin the refresher uses, not only the setting.
+func TestSettingsShowTheMarginInUse(t *testing.T) {
+	st := state("demo", refresher.PhaseFresh, 2*time.Minute)
+	st.Margin = time.Minute
+	r := newRig(t, st)
+	r.ui.showSettings()
+	if text := allText(r.top()); !strings.Contains(text, "demo 1m0s before expiry") {
+		t.Errorf("Settings: %q; want the margin in use", text)
 	}
 }

@@ -134,8 +134,25 @@ func (u *UI) showSettings() {
 		widget.NewFormItem("Refresh margin (minutes)", container.NewVBox(marginE, marginMsg)),
 		widget.NewFormItem("Sweep interval (seconds)", container.NewVBox(sweepE, sweepMsg)),
 		widget.NewFormItem("", widget.NewLabel("Margin and sweep interval take effect at the next start.")),
+		widget.NewFormItem("Margin in use", widget.NewLabel(u.marginsInUse())),
 	)
 	d := dialog.NewCustom("Settings", "Close", form, u.win)
 	d.Resize(fyne.NewSize(560, 0))
 	u.showDialog(d)
+}
+
+// marginsInUse says the refresh margin the refresher actually uses per
+// client (capped at half a token's life, so short-lived tokens refresh
+// earlier than the setting says).
+func (u *UI) marginsInUse() string {
+	var parts []string
+	for _, st := range u.sortedStates() {
+		if st.Margin > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s", st.Client.Name, st.Margin.Round(time.Second)))
+		}
+	}
+	if len(parts) == 0 {
+		return "no token yet"
+	}
+	return strings.Join(parts, ", ") + " before expiry"
 }
