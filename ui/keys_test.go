@@ -118,3 +118,40 @@ func TestSettingsShowTheMarginInUse(t *testing.T) {
 		t.Errorf("Settings: %q; want the margin in use", text)
 	}
 }
+
+// The tray offers Copy as header per client, Refresh all and the overview.
+func TestTrayCopyAsHeaderAndRefreshAll(t *testing.T) {
+	r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour))
+	r.src.tokens["alpha"] = refresher.Result{Token: vault.Token{AccessToken: "tok-alpha", Expiry: t0.Add(time.Hour)}}
+	var header, all *fyne.MenuItem
+	for _, it := range r.ui.tray.menu.Items {
+		switch it.Label {
+		case "Copy as header":
+			header = it
+		case "Refresh all":
+			all = it
+		}
+	}
+	if header == nil || all == nil || header.ChildMenu == nil || len(header.ChildMenu.Items) != 1 {
+		t.Fatalf("tray: Copy as header %v, Refresh all %v; want both, with one client under Copy as header", header, all)
+	}
+	header.ChildMenu.Items[0].Action()
+	if got := r.app.Clipboard().Content(); got != "Authorization: Bearer tok-alpha" {
+		t.Errorf("tray Copy as header: clipboard %q", got)
+	}
+	all.Action()
+	if got := r.ui.status.Text; got != "Refreshed 1 client" {
+		t.Errorf("after Refresh all: status %q; want Refreshed 1 client", got)
+	}
+}
+
+func TestCloseToTrayHintOnce(t *testing.T) {
+	r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour))
+	r.sent = nil
+	r.ui.closeToTray()
+	r.ui.showWindow()
+	r.ui.closeToTray()
+	if len(r.sent) != 1 || !strings.Contains(r.sent[0].Title, "keeps running in the tray") {
+		t.Errorf("notifications after closing twice: %v; want the tray hint once", r.sent)
+	}
+}

@@ -483,10 +483,26 @@ func (u *UI) installTray() {
 	}
 	u.tray.desk = desk
 	desk.SetSystemTrayWindow(u.win)
-	u.win.SetCloseIntercept(u.hideWindow) // SetSystemTrayWindow installed a plain Hide
+	u.win.SetCloseIntercept(u.closeToTray) // SetSystemTrayWindow installed a plain Hide
 	u.app.Lifecycle().SetOnEnteredForeground(u.onShown)
 	u.tray.sig = "" // force the first build
 	u.updateTray()
 }
 
 func (u *UI) appIcon() fyne.Resource { return assets.AppIcon }
+
+// prefTrayHint records that the close-to-tray hint was shown once.
+const prefTrayHint = "hint.closeToTray"
+
+// closeToTray hides the window to the tray; the first time ever it says
+// that Tokentray keeps running there.
+func (u *UI) closeToTray() {
+	u.hideWindow()
+	p := u.app.Preferences()
+	if p.Bool(prefTrayHint) {
+		return
+	}
+	p.SetBool(prefTrayHint, true)
+	u.send(&fyne.Notification{Title: "Tokentray keeps running in the tray",
+		Content: "Closing the window keeps your tokens fresh from the tray icon. Quit from the tray menu or with Ctrl+Q."})
+}
