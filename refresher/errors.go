@@ -169,6 +169,11 @@ func (e *Error) Words() Words {
 			w.Detail += ": " + c
 		}
 	}
+	if e.NewSecret && e.Class != ClassRejected {
+		// A secret tried before being stored (add, the form's Test, a
+		// rotation's proof): say that nothing changed.
+		w.Detail += "; nothing was saved"
+	}
 	if e.title != "" {
 		w.Title = e.title
 	}

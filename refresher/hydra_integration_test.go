@@ -162,8 +162,12 @@ func TestHydraAuthMethods(t *testing.T) {
 				if len(reqs) == 0 {
 					t.Fatalf("%s: no token request reached Hydra (err %v)", via, err)
 				}
-				if first := reqs[0]; first.Basic != tt.wantBasic || first.BodySecret == tt.wantBasic || first.GrantType != "client_credentials" {
-					t.Errorf("%s: first request %+v; want basic=%v, secret in body=%v, grant client_credentials", via, first, tt.wantBasic, !tt.wantBasic)
+				wantBasic := tt.wantBasic
+				if tt.name == "post-auto" && via == "Token" {
+					wantBasic = false // auto remembers that the body worked
+				}
+				if first := reqs[0]; first.Basic != wantBasic || first.BodySecret == wantBasic || first.GrantType != "client_credentials" {
+					t.Errorf("%s: first request %+v; want basic=%v, secret in body=%v, grant client_credentials", via, first, wantBasic, !wantBasic)
 				}
 				if !tt.wantOK {
 					wantHydraError(t, err, refresher.ClassRejected, "invalid_client", 401)

@@ -377,3 +377,25 @@ func TestExchangeConnectionRefused(t *testing.T) {
 		t.Errorf("err = %v; want it to say it can't reach %s", err, host)
 	}
 }
+
+// Only the scheduler retries: its errors say when; a Token call of a
+// process without a running scheduler (the command line) promises nothing.
+func TestErrorSaysRetryOnlyWhenPlanned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) { w.WriteHeader(503) })
+		_, err := b.r.Token(context.Background(), "billing", TokenOptions{})
+		var e *Error
+		if !errors.As(err, &e) || e.Retrying || strings.Contains(e.Message(), "retr") {
+			t.Fatalf("one-shot Token: err %v (Retrying %v); want no retry promised", err, e != nil && e.Retrying)
+		}
+		b.start(t)
+		defer b.stop(t)
+		time.Sleep(backoffMax) // past the one-shot call's backoff: the scheduler's own attempt
+		synctest.Wait()
+		st, _ := b.r.State("billing")
+		if st.Err == nil || !st.Err.Retrying || st.Err.RetryAt.IsZero() || !strings.Contains(st.Err.Words().Fix, "Tokentray retries at") {
+			t.Errorf("scheduler's error %+v; want Retrying with RetryAt and a fix saying when", st.Err)
+		}
+	})
+}
