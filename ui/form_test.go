@@ -135,6 +135,7 @@ func TestFormHidesErrorsUntilTouched(t *testing.T) {
 func TestFormEditKeepsSecretAndUpdates(t *testing.T) {
 	r := newRig(t)
 	c := client("billing", time.Time{})
+	c.TokenURL = tokenServer(t, c.ClientID, "old-secret", []string{"models:read", "chat:invoke", "files:read"}).URL + "/token"
 	if err := r.store.Add(c, "old-secret"); err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +160,35 @@ func TestFormEditKeepsSecretAndUpdates(t *testing.T) {
 	}
 	if s, _ := r.store.Secret("billing"); s != "old-secret" {
 		t.Errorf("secret after edit with an empty secret field: got %q; want it kept", s)
+	}
+}
+
+// Edit tests a change with a real token request before saving it; a
+// refused change is not saved until the user insists.
+func TestFormEditTestsBeforeSaving(t *testing.T) {
+	r := newRig(t)
+	c := client("billing", time.Time{})
+	c.TokenURL = tokenServer(t, c.ClientID, "old-secret", []string{"models:read", "chat:invoke"}).URL + "/token"
+	if err := r.store.Add(c, "old-secret"); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := r.store.Get("billing")
+	r.ui.states["billing"] = refresher.State{Client: stored, Phase: refresher.PhaseFresh}
+	f := r.ui.newForm(&stored)
+	f.clientID.SetText("m2m-client-test-wrong")
+	test.Tap(f.saveBtn)
+	if got, _ := r.store.Get("billing"); got.ClientID != c.ClientID {
+		t.Fatalf("after Save of a refused change: client id %q; want it unchanged", got.ClientID)
+	}
+	if !strings.Contains(f.result.Text, "Not saved") || f.saveBtn.Text != "Save anyway" {
+		t.Fatalf("after a refused change: result %q, button %q; want Not saved and Save anyway", f.result.Text, f.saveBtn.Text)
+	}
+	if strings.Contains(f.result.Text, "tokentray ") {
+		t.Errorf("result %q names a command line; want the form's own buttons", f.result.Text)
+	}
+	test.Tap(f.saveBtn)
+	if got, _ := r.store.Get("billing"); got.ClientID != "m2m-client-test-wrong" {
+		t.Errorf("after Save anyway: client id %q; want the change saved", got.ClientID)
 	}
 }
 
