@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
@@ -212,74 +211,6 @@ func (u *UI) removeClient(name string) {
 			u.reload()
 		})
 	})
-}
-
-// showSetSecret asks for a new secret, tests it with a real exchange and
-// stores it.
-func (u *UI) showSetSecret(name string) {
-	st, ok := u.states[name]
-	if !ok || u.opts.Store == nil {
-		return
-	}
-	entry := widget.NewPasswordEntry()
-	entry.SetPlaceHolder("paste the new client secret")
-	msg := widget.NewLabel("")
-	msg.Wrapping = fyne.TextWrapWord
-	note := widget.NewLabel("Create the new secret in the provider's dashboard first. Tokens issued with the old secret stay valid until they expire; the new secret is tested with a real token request before it is stored.")
-	note.Wrapping = fyne.TextWrapWord
-	note.Importance = widget.LowImportance
-	var d dialog.Dialog
-	save := func(test bool) {
-		secret, err := vault.NormalizeSecret(entry.Text)
-		if err != nil {
-			msg.Importance = widget.DangerImportance
-			msg.SetText(problem(err))
-			return
-		}
-		msg.Importance = widget.MediumImportance
-		msg.SetText("Testing the new secret…")
-		c := st.Client
-		hc := u.opts.HTTPClient
-		store := u.opts.Store
-		u.async(func() {
-			var res refresher.Result
-			var terr error
-			if test {
-				res, terr = refresher.Exchange(u.ctx, hc, c, secret, nil)
-			}
-			var serr error
-			if terr == nil {
-				serr = store.SetSecret(name, secret)
-			}
-			fyne.Do(func() {
-				switch {
-				case terr != nil:
-					msg.Importance = widget.DangerImportance
-					msg.SetText("Not stored: the test exchange failed: " + terr.Error() + " Check the secret, or save without testing.")
-				case serr != nil:
-					msg.Importance = widget.DangerImportance
-					msg.SetText("Not stored: " + serr.Error())
-				default:
-					d.Hide()
-					s := "Stored the new secret of " + name
-					if test {
-						s += ", tested: granted " + orDash(strings.Join(res.Token.Scopes, " "))
-					}
-					u.setStatus(s)
-					u.reload()
-				}
-			})
-		})
-	}
-	testSave := &widget.Button{Text: "Test and save", Importance: widget.HighImportance, OnTapped: func() { save(true) }}
-	plainSave := &widget.Button{Text: "Save without test", OnTapped: func() { save(false) }}
-	content := container.NewVBox(note, entry, msg)
-	d = dialog.NewCustomWithoutButtons("New secret for "+name, content, u.win)
-	cancel := &widget.Button{Text: "Cancel", OnTapped: func() { d.Hide() }}
-	d.(*dialog.CustomDialog).SetButtons([]fyne.CanvasObject{cancel, plainSave, testSave})
-	d.Resize(fyne.NewSize(520, 0))
-	d.Show()
-	u.win.Canvas().Focus(entry)
 }
 
 // editClient opens the form on a stored client.

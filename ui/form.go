@@ -125,8 +125,10 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 			}
 		}
 		f.custom.SetText(strings.Join(custom, " "))
-		f.secret.SetPlaceHolder("leave empty to keep the stored secret")
-		secretHint = "Leave empty to keep the stored secret. A new one goes to the OS keyring and is never shown again."
+		// One way to change a secret in the window: the rotation wizard,
+		// which proves the new one before the old one is dropped.
+		f.secret.Hide()
+		secretHint = "Kept in the OS keyring. To change it, close this form and use Rotate secret: the new secret is proven before the old one is dropped."
 		f.touched = map[string]bool{}
 	}
 	hint := dimText(secretHint, theme.SizeNameCaptionText)

@@ -270,31 +270,6 @@ func TestFormTestButtonDoesARealExchange(t *testing.T) {
 	}
 }
 
-func TestSetSecretTestsThenStores(t *testing.T) {
-	ts := tokenServer(t, "m2m-client-test-billing", "new-secret", []string{"models:read"})
-	r := newRig(t)
-	c := client("billing", time.Time{})
-	c.TokenURL = ts.URL + "/token"
-	if err := r.store.Add(c, "old-secret"); err != nil {
-		t.Fatal(err)
-	}
-	stored, _ := r.store.Get("billing")
-	r.ui.states["billing"] = refresher.State{Client: stored, Phase: refresher.PhaseRejected}
-	for _, tc := range []struct{ secret, want string }{{"wrong", "old-secret"}, {"new-secret", "new-secret"}} {
-		r.ui.showSetSecret("billing")
-		d := r.ui.win.Canvas().Overlays().Top()
-		pe := findPasswordEntry(t, d)
-		test.Type(pe, tc.secret)
-		tapButton(t, d, "Test and save")
-		if got, _ := r.store.Secret("billing"); got != tc.want {
-			t.Errorf("after Test and save with %q: stored secret %q; want %q", tc.secret, got, tc.want)
-		}
-		for r.ui.win.Canvas().Overlays().Top() != nil {
-			r.ui.win.Canvas().Overlays().Remove(r.ui.win.Canvas().Overlays().Top())
-		}
-	}
-}
-
 func TestRemoveSaysWhatIsDeletedAndDeletesIt(t *testing.T) {
 	r := newRig(t)
 	c := client("billing", time.Time{})

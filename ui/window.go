@@ -108,7 +108,6 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 		u.menuItem("Copy as header", keyHeader, sel(func(n string) { u.copyToken(n, true) })),
 		u.menuItem("Refresh now", keyRefresh, sel(u.refreshNow)),
 		fyne.NewMenuItemSeparator(),
-		u.menuItem("Set new secret…", nil, sel(u.showSetSecret)),
 		u.menuItem("Rotate secret…", keyRotate, sel(u.showRotate)),
 		u.menuItem("Edit…", keyEdit, sel(u.editClient)),
 		u.menuItem("Remove…", nil, sel(u.confirmRemove)),
