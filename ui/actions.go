@@ -48,8 +48,13 @@ func (u *UI) copyToken(name string, header bool) {
 		return
 	}
 	u.setStatus("Getting a token for " + name + "…")
+	minTTL := u.prefs.copyMinTTL()
+	if life := st.Expiry.Sub(st.FetchedAt); !st.FetchedAt.IsZero() && life > 0 {
+		// Never more than half a token's life: the server could not honour it.
+		minTTL = min(minTTL, life/2)
+	}
 	u.async(func() {
-		res, err := u.src.Token(u.ctx, name, refresher.TokenOptions{})
+		res, err := u.src.Token(u.ctx, name, refresher.TokenOptions{MinTTL: minTTL})
 		fyne.Do(func() { u.finishCopy(name, header, res, err) })
 	})
 }

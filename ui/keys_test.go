@@ -155,3 +155,15 @@ func TestCloseToTrayHintOnce(t *testing.T) {
 		t.Errorf("notifications after closing twice: %v; want the tray hint once", r.sent)
 	}
 }
+
+// With "copy at least valid for N minutes" set, Copy asks the refresher for
+// a token with that much left (a fresh one when the cached one has less).
+func TestCopyAsksForMinimumLifetime(t *testing.T) {
+	r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour))
+	r.src.tokens["alpha"] = refresher.Result{Token: vault.Token{AccessToken: "tok", Expiry: t0.Add(time.Hour)}}
+	r.app.Preferences().SetInt(prefCopyMinMinutes, 15)
+	r.ui.copyToken("alpha", false)
+	if len(r.src.opts) != 1 || r.src.opts[0].MinTTL != 15*time.Minute {
+		t.Errorf("Token options %v; want MinTTL 15m", r.src.opts)
+	}
+}
