@@ -167,3 +167,16 @@ func TestCopyAsksForMinimumLifetime(t *testing.T) {
 		t.Errorf("Token options %v; want MinTTL 15m", r.src.opts)
 	}
 }
+
+func TestListHasALegend(t *testing.T) {
+	r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour))
+	if w := listLegend().MinSize().Width; w > 360 {
+		t.Errorf("legend min width %v; want it to fit the list's side of an 800-pixel window (360)", w)
+	}
+	text := allText(r.ui.win.Content())
+	for _, want := range []string{"fresh", "due or failing", "expired or rejected", "time left on the token"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("window text lacks the legend's %q", want)
+		}
+	}
+}

@@ -69,7 +69,7 @@ func (u *UI) build() {
 	))
 	u.empty.Hide()
 
-	split := container.NewHSplit(container.NewStack(u.list, u.empty), u.details.root)
+	split := container.NewHSplit(container.NewBorder(listLegend(), nil, nil, nil, container.NewStack(u.list, u.empty)), u.details.root)
 	split.Offset = 0.46
 	u.status = widget.NewLabel("")
 	u.status.Truncation = fyne.TextTruncateEllipsis
@@ -306,6 +306,22 @@ func (r *clientRow) tick(st refresher.State, now time.Time) {
 		r.countdown.Color = fg
 		r.countdown.Refresh()
 	}
+}
+
+// listLegend explains the list's status dots and its countdown column.
+func listLegend() fyne.CanvasObject {
+	dot := func(sev severity, label string) fyne.CanvasObject {
+		c := canvas.NewCircle(sevColor(sev))
+		l := dimText(label, theme.SizeNameCaptionText)
+		l.Truncation = fyne.TextTruncateOff
+		return container.NewHBox(container.NewCenter(container.NewGridWrap(fyne.NewSize(8, 8), c)), l)
+	}
+	right := dimText("right: time left on the token", theme.SizeNameCaptionText)
+	right.Truncation = fyne.TextTruncateEllipsis
+	// Narrow enough for the list's side of an 800-pixel window.
+	return container.New(layout.NewCustomPaddedVBoxLayout(0),
+		container.NewHBox(dot(sevOK, "fresh"), dot(sevWarn, "due or failing"), dot(sevError, "expired or rejected")),
+		right)
 }
 
 // badge is a small rounded label with a tinted background.
