@@ -75,7 +75,8 @@ type slot struct {
 	err         *Error    // last error; nil after a success
 	staleSince  time.Time // first failure since the last success
 	nextAttempt time.Time // no automatic attempt before this
-	held        bool      // rejected or misconfigured: no retries until a change or Force
+	held        bool      // rejected or misconfigured: no retries until a change or Force, or nextAttempt when set
+	rejections  int       // consecutive rejections, for the slow retry of rejected credentials
 	bo          *backoff.ExponentialBackOff
 	inFlight    bool
 	dueAt       time.Time // when the scheduler refreshes the token
@@ -279,7 +280,7 @@ func (r *Refresher) Token(ctx context.Context, name string, opts TokenOptions) (
 			r.mu.Unlock()
 			return res, nil
 		}
-		if s.err != nil && (s.held || now.Before(s.nextAttempt)) {
+		if s.err != nil && s.waiting(now) {
 			res, err := r.staleLocked(s, now, opts.MinTTL, requested)
 			held, setAt := s.held, c.SecretSetAt
 			r.mu.Unlock()
@@ -359,6 +360,7 @@ func (r *Refresher) clearFailureLocked(s *slot) {
 	s.staleSince = time.Time{}
 	s.nextAttempt = time.Time{}
 	s.held = false
+	s.rejections = 0
 	s.bo.Reset()
 }
 
@@ -643,7 +645,15 @@ func (r *Refresher) failLocked(e *entry, s *slot, err *Error, now time.Time) {
 	}
 	first := s.err == nil || s.err.Class != err.Class
 	switch err.Class {
-	case ClassRejected, ClassConfig, ClassEndpoint:
+	case ClassRejected:
+		// No retry storm, but no giving up either: the provider may accept
+		// the secret again (a revocation undone, an outage of its client
+		// store), so one slow attempt after 1, 2, 4 ... up to 30 minutes.
+		s.held = true
+		s.nextAttempt = now.Add(rejectedRetry(s.rejections))
+		s.rejections++
+		err.RetryAt = s.nextAttempt
+	case ClassConfig, ClassEndpoint:
 		s.held = true
 		s.nextAttempt = time.Time{}
 	case ClassRateLimited:
@@ -670,6 +680,21 @@ func (r *Refresher) failLocked(e *entry, s *slot, err *Error, now time.Time) {
 	}
 	r.log.Log(context.Background(), lvl, "token refresh failed", "client", e.client.Name, "class", string(err.Class),
 		"status", err.Status, "code", err.Code, "retry_at", err.RetryAt, "valid_until", err.ValidUntil)
+}
+
+// rejectedRetry is how long after its n-th consecutive rejection (from 0)
+// a client's credentials are tried again: 1 minute, doubling, at most 30.
+func rejectedRetry(n int) time.Duration {
+	return min(time.Minute<<min(n, 5), 30*time.Minute)
+}
+
+// waiting reports whether a failed slot waits at now: held without a retry
+// time (until a change or Force), or before its retry time.
+func (s *slot) waiting(now time.Time) bool {
+	if s.held && s.nextAttempt.IsZero() {
+		return true
+	}
+	return now.Before(s.nextAttempt)
 }
 
 // flightCount counts running fetches so that Stop can wait for them.

@@ -136,6 +136,7 @@ func TestFormHidesErrorsUntilTouched(t *testing.T) {
 func TestFormEditKeepsSecretAndUpdates(t *testing.T) {
 	r := newRig(t)
 	c := client("billing", time.Time{})
+	c.TokenURL = tokenServer(t, c.ClientID, "old-secret", []string{"models:read", "chat:invoke", "files:read"}).URL + "/token"
 	if err := r.store.Add(c, "old-secret"); err != nil {
 		t.Fatal(err)
 	}
@@ -160,6 +161,35 @@ func TestFormEditKeepsSecretAndUpdates(t *testing.T) {
 	}
 	if s, _ := r.store.Secret("billing"); s != "old-secret" {
 		t.Errorf("secret after edit with an empty secret field: got %q; want it kept", s)
+	}
+}
+
+// Edit tests a change with a real token request before saving it; a
+// refused change is not saved until the user insists.
+func TestFormEditTestsBeforeSaving(t *testing.T) {
+	r := newRig(t)
+	c := client("billing", time.Time{})
+	c.TokenURL = tokenServer(t, c.ClientID, "old-secret", []string{"models:read", "chat:invoke"}).URL + "/token"
+	if err := r.store.Add(c, "old-secret"); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := r.store.Get("billing")
+	r.ui.states["billing"] = refresher.State{Client: stored, Phase: refresher.PhaseFresh}
+	f := r.ui.newForm(&stored)
+	f.clientID.SetText("m2m-client-test-wrong")
+	test.Tap(f.saveBtn)
+	if got, _ := r.store.Get("billing"); got.ClientID != c.ClientID {
+		t.Fatalf("after Save of a refused change: client id %q; want it unchanged", got.ClientID)
+	}
+	if !strings.Contains(f.result.Text, "Not saved") || f.saveBtn.Text != "Save anyway" {
+		t.Fatalf("after a refused change: result %q, button %q; want Not saved and Save anyway", f.result.Text, f.saveBtn.Text)
+	}
+	if strings.Contains(f.result.Text, "tokentray ") {
+		t.Errorf("result %q names a command line; want the form's own buttons", f.result.Text)
+	}
+	test.Tap(f.saveBtn)
+	if got, _ := r.store.Get("billing"); got.ClientID != "m2m-client-test-wrong" {
+		t.Errorf("after Save anyway: client id %q; want the change saved", got.ClientID)
 	}
 }
 
@@ -214,7 +244,7 @@ func TestFormTestButtonDoesARealExchange(t *testing.T) {
 		wantIn       []string
 	}{
 		{"granted and missing", "right-secret", []string{"Token received", "Granted: models:read", "Not granted: chat:read"}},
-		{"rejected", "wrong-secret", []string{"Test failed", "rejected the client credentials", "Check the client id, the secret and the auth style"}},
+		{"rejected", "wrong-secret", []string{"Test failed", "rejected the secret tried", "Check the client id, the secret and the auth style"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,31 +268,6 @@ func TestFormTestButtonDoesARealExchange(t *testing.T) {
 				t.Errorf("after Test: got %v; want nothing saved (ErrNoClient)", err)
 			}
 		})
-	}
-}
-
-func TestSetSecretTestsThenStores(t *testing.T) {
-	ts := tokenServer(t, "m2m-client-test-billing", "new-secret", []string{"models:read"})
-	r := newRig(t)
-	c := client("billing", time.Time{})
-	c.TokenURL = ts.URL + "/token"
-	if err := r.store.Add(c, "old-secret"); err != nil {
-		t.Fatal(err)
-	}
-	stored, _ := r.store.Get("billing")
-	r.ui.states["billing"] = refresher.State{Client: stored, Phase: refresher.PhaseRejected}
-	for _, tc := range []struct{ secret, want string }{{"wrong", "old-secret"}, {"new-secret", "new-secret"}} {
-		r.ui.showSetSecret("billing")
-		d := r.ui.win.Canvas().Overlays().Top()
-		pe := findPasswordEntry(t, d)
-		test.Type(pe, tc.secret)
-		tapButton(t, d, "Test and save")
-		if got, _ := r.store.Secret("billing"); got != tc.want {
-			t.Errorf("after Test and save with %q: stored secret %q; want %q", tc.secret, got, tc.want)
-		}
-		for r.ui.win.Canvas().Overlays().Top() != nil {
-			r.ui.win.Canvas().Overlays().Remove(r.ui.win.Canvas().Overlays().Top())
-		}
 	}
 }
 

@@ -148,6 +148,7 @@ func (u *UI) showRotation() {
 	bottom := container.NewHBox(note, layout.NewSpacer(), csvBtn, jsonBtn)
 	w.SetContent(container.NewBorder(summary, container.NewPadded(bottom), nil, nil, table))
 	w.Resize(fyne.NewSize(900, 520))
+	escapeCloses(w)
 	w.Show()
 }
 
