@@ -141,19 +141,17 @@ func (a *app) doctor(ctx context.Context, timeout time.Duration) []check {
 
 func (a *app) checkSessionBus() check {
 	c := check{name: "session bus", code: ExitKeyring}
-	if addr := a.getenv("DBUS_SESSION_BUS_ADDRESS"); addr != "" {
-		c.ok, c.detail = true, addr
+	addr, fromEnv, err := vault.FindSessionBus(a.getenv)
+	if err != nil {
+		c.detail = err.Error()
+		c.fix = "run tokentray inside a desktop session, or start one for a script: " +
+			"dbus-run-session -- sh -c 'printf %s PASSWORD | gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null; tokentray ...'"
 		return c
 	}
-	if dir := a.getenv("XDG_RUNTIME_DIR"); dir != "" {
-		if fi, err := os.Stat(filepath.Join(dir, "bus")); err == nil && fi.Mode().Type() == fs.ModeSocket {
-			c.ok, c.detail = true, "unix:path="+filepath.Join(dir, "bus")+" (default)"
-			return c
-		}
+	c.ok, c.detail = true, addr
+	if !fromEnv {
+		c.detail += " (default)"
 	}
-	c.detail = "DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus"
-	c.fix = "run tokentray inside a desktop session, or start one for a script: " +
-		"dbus-run-session -- sh -c 'printf %s PASSWORD | gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null; tokentray ...'"
 	return c
 }
 

@@ -17,6 +17,10 @@ var (
 	// ErrKeyringUnavailable means there is no keyring to talk to (on Linux:
 	// no session bus, or no Secret Service provider such as gnome-keyring).
 	ErrKeyringUnavailable = errors.New("the OS keyring is unavailable")
+	// ErrNoSessionBus means there is no D-Bus session bus to reach the
+	// Secret Service on (a cron job, an ssh session). It wraps
+	// ErrKeyringUnavailable. Tokentray never starts a bus itself.
+	ErrNoSessionBus = fmt.Errorf("%w: no D-Bus session bus", ErrKeyringUnavailable)
 	// ErrKeyringLocked means the keyring is locked, or did not answer within
 	// the timeout (a locked collection on a desktop waits for a password).
 	ErrKeyringLocked = errors.New("the OS keyring is locked or not answering")

@@ -28,6 +28,8 @@ const DefaultKeyringTimeout = 5 * time.Second
 
 // SystemKeyring stores items in the OS keyring through go-keyring: the Secret
 // Service on Linux, the Keychain on macOS, the Credential Manager on Windows.
+// On Linux it never starts a D-Bus session bus: without one every call fails
+// at once with ErrNoSessionBus (see FindSessionBus).
 type SystemKeyring struct {
 	Service string        // the keyring service name: Tokentray's app ID
 	Timeout time.Duration // per call; DefaultKeyringTimeout when zero
@@ -43,6 +45,9 @@ func NewSystemKeyring(service string) *SystemKeyring {
 
 // Set stores value under key.
 func (k *SystemKeyring) Set(key, value string) error {
+	if err := ensureSessionBus(); err != nil {
+		return fmt.Errorf("keyring set %s: %w", key, err)
+	}
 	_, err := k.call("set", key, func() (string, error) {
 		return "", gokeyring.Set(k.Service, key, value)
 	})
@@ -51,6 +56,9 @@ func (k *SystemKeyring) Set(key, value string) error {
 
 // Get returns the value stored under key.
 func (k *SystemKeyring) Get(key string) (string, error) {
+	if err := ensureSessionBus(); err != nil {
+		return "", fmt.Errorf("keyring get %s: %w", key, err)
+	}
 	return k.call("get", key, func() (string, error) {
 		if v, ok, err := fastGet(k.Service, key); ok {
 			return v, err
@@ -61,6 +69,9 @@ func (k *SystemKeyring) Get(key string) (string, error) {
 
 // Delete removes the item under key.
 func (k *SystemKeyring) Delete(key string) error {
+	if err := ensureSessionBus(); err != nil {
+		return fmt.Errorf("keyring delete %s: %w", key, err)
+	}
 	_, err := k.call("delete", key, func() (string, error) {
 		return "", gokeyring.Delete(k.Service, key)
 	})
