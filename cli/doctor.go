@@ -38,17 +38,23 @@ type check struct {
 func (a *app) doctorCommand() *ffcli.Command {
 	fs := a.newFlagSet("doctor")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long each keyring call and endpoint check may take")
+	fix := fs.Bool("fix", false, "delete orphaned keyring items and correct secret dates found wrong")
 	return &ffcli.Command{
 		Name:       "doctor",
-		ShortUsage: "tokentray doctor [--timeout D]",
+		ShortUsage: "tokentray doctor [--timeout D] [--fix]",
 		ShortHelp:  "Check the session bus, the keyring, the index file and every token endpoint; print a fix for each failure.",
 		LongHelp: strings.TrimSpace(`
 Checks, in order: the D-Bus session bus (Linux), that the Secret Service
 answers, a write/read/delete round trip of a probe item within the timeout
 (the collection is unlocked), that the index file is readable with mode 0600,
-that each client's secret is stored, and that each token URL answers over TLS
+that each client's secret is stored, that no keyring item of the store's
+service is left without a client (an interrupted add or remove), that each
+secret's date matches when its keyring item was written (an interrupted
+set-secret of an older version), and that each token URL answers over TLS
 (plain http only on loopback). Prints one line per check on stdout and a fix
-for every failure; exits with the code of the first failure.
+for every failure; exits with the code of the first failure. --fix deletes
+the orphaned items and sets each wrong secret date to when the secret was
+stored.
 
 EXAMPLE
   tokentray doctor`),
@@ -57,7 +63,7 @@ EXAMPLE
 			if err := noArgs("doctor", fs, args); err != nil {
 				return err
 			}
-			checks := a.doctor(ctx, *timeout)
+			checks := a.doctor(ctx, *timeout, *fix)
 			failed := 0
 			first := 0
 			for _, c := range checks {
@@ -94,7 +100,7 @@ func (e *doctorFailed) Error() string {
 	return fmt.Sprintf("%d checks failed: see the fixes above", e.n)
 }
 
-func (a *app) doctor(ctx context.Context, timeout time.Duration) []check {
+func (a *app) doctor(ctx context.Context, timeout time.Duration, fix bool) []check {
 	var checks []check
 	add := func(c check) { checks = append(checks, c) }
 
@@ -125,6 +131,12 @@ func (a *app) doctor(ctx context.Context, timeout time.Duration) []check {
 	if service.ok {
 		for _, c := range clients {
 			add(checkSecret(kr, c))
+		}
+		if s, err := a.openStore(); err == nil && idx.ok {
+			add(checkOrphans(s, fix))
+			for _, c := range checkSecretDates(s, fix) {
+				add(c)
+			}
 		}
 	}
 	var urls []string
@@ -255,6 +267,63 @@ func checkSecret(kr vault.Keyring, cl vault.Client) check {
 		c.fix = "unlock the keyring, then run tokentray doctor again"
 	}
 	return c
+}
+
+// checkOrphans lists the keyring items of the store's service that no
+// client owns, and deletes them with fix.
+func checkOrphans(s *vault.Store, fix bool) check {
+	c := check{name: "orphaned keyring items", code: ExitError}
+	orphans, err := s.Orphans()
+	if err != nil {
+		c.detail, c.code = err.Error(), ExitKeyring
+		c.fix = "unlock the keyring, then run tokentray doctor again"
+		return c
+	}
+	if len(orphans) == 0 {
+		c.ok, c.detail = true, "none"
+		return c
+	}
+	if !fix {
+		c.detail = fmt.Sprintf("%d keyring items belong to no client (left by an interrupted add, remove or secret change): %s", len(orphans), strings.Join(orphans, ", "))
+		c.fix = "tokentray doctor --fix deletes them"
+		return c
+	}
+	deleted, err := s.DeleteOrphans()
+	if err != nil {
+		c.detail = fmt.Sprintf("deleted %d of %d orphaned keyring items: %v", len(deleted), len(orphans), err)
+		c.fix, c.code = "unlock the keyring, then run tokentray doctor --fix again", ExitCode(err)
+		return c
+	}
+	c.ok, c.detail = true, fmt.Sprintf("deleted %d: %s", len(deleted), strings.Join(deleted, ", "))
+	return c
+}
+
+// checkSecretDates compares each secret's date with when its keyring item
+// was written (where the keyring says), and corrects the date with fix.
+func checkSecretDates(s *vault.Store, fix bool) []check {
+	ms, err := s.SecretDateMismatches()
+	if err != nil {
+		return []check{{name: "secret dates", detail: err.Error(), fix: "unlock the keyring, then run tokentray doctor again", code: ExitKeyring}}
+	}
+	var out []check
+	for _, m := range ms {
+		c := check{name: "secret date of " + m.Name, code: ExitError}
+		found := fmt.Sprintf("the secret in the keyring was stored %s, but its recorded date is %s (a secret change interrupted before its date was saved)",
+			m.Modified.Local().Format(time.DateTime), m.Recorded.Local().Format(time.DateTime))
+		if !fix {
+			c.detail, c.fix = found, "tokentray doctor --fix records "+m.Modified.Local().Format(time.DateTime)+" as the secret's date"
+			out = append(out, c)
+			continue
+		}
+		if err := s.FixSecretDate(m); err != nil {
+			c.detail, c.fix = found+": "+err.Error(), "run tokentray doctor --fix again"
+			out = append(out, c)
+			continue
+		}
+		c.ok, c.detail = true, "corrected to "+m.Modified.Local().Format(time.DateTime)
+		out = append(out, c)
+	}
+	return out
 }
 
 // checkEndpoint sends a HEAD request to a token URL: any HTTP answer over

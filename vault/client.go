@@ -82,6 +82,22 @@ type Client struct {
 	// TokenScopeSets records the scope subsets whose tokens are cached in the
 	// keyring (besides the default set), so Remove can delete them all.
 	TokenScopeSets []string `json:"token_scope_sets,omitempty"`
+	// SecretStoredAt is when Tokentray last stored the current secret in the
+	// keyring (SecretSetAt may be earlier: the day the provider created it).
+	// doctor compares it with the keyring item's modification time.
+	SecretStoredAt time.Time `json:"secret_stored_at,omitzero"`
+	// SecretSwitch is set while the secret is being replaced (set-secret, a
+	// rotation's switch), so that a kill midway is finished by the next
+	// command instead of leaving a new secret with its old date.
+	SecretSwitch *SecretSwitch `json:"secret_switch,omitempty"`
+}
+
+// SecretSwitch records a secret change in progress: the new secret is in the
+// client's keyring item From ("new-secret" or "next-secret") and becomes the
+// current one, dated At.
+type SecretSwitch struct {
+	From string    `json:"from"`
+	At   time.Time `json:"at"`
 }
 
 // Environment returns the override when set, else the inferred environment.
@@ -99,6 +115,10 @@ func (c Client) Audience() string { return c.EndpointParams.Get("audience") }
 func (c Client) Clone() Client {
 	c.Scopes = slices.Clone(c.Scopes)
 	c.TokenScopeSets = slices.Clone(c.TokenScopeSets)
+	if c.SecretSwitch != nil {
+		sw := *c.SecretSwitch
+		c.SecretSwitch = &sw
+	}
 	if c.EndpointParams != nil {
 		p := make(url.Values, len(c.EndpointParams))
 		for k, v := range c.EndpointParams {
@@ -256,6 +276,9 @@ func (c Client) Normalize() (Client, error) {
 	}
 	if len(c.EndpointParams) == 0 {
 		c.EndpointParams = nil
+	}
+	if sw := c.SecretSwitch; sw != nil && (sw.From != kindNewSecret && sw.From != kindNextSecret || sw.At.IsZero()) {
+		return c, invalid("secret_switch", "an unknown secret change (%q): remove the secret_switch entry and check the secret with tokentray doctor", sw.From)
 	}
 	return c, nil
 }

@@ -3,6 +3,7 @@ package vault
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Errors returned by the store and its keyrings. Callers test for them with
@@ -53,8 +54,9 @@ func invalid(field, format string, args ...any) error {
 }
 
 // PartialError reports an operation that changed the index but could not
-// finish in the keyring (or the reverse). The store is still usable; Left
-// lists the keyring keys that remain and may be deleted by hand.
+// finish in the keyring. The store is still usable; Left lists the keyring
+// keys that remain. They stay listed for deletion in the index, and every
+// later command that opens the store (and Store.Repair) retries them.
 type PartialError struct {
 	Op   string
 	Name string
@@ -63,7 +65,15 @@ type PartialError struct {
 }
 
 func (e *PartialError) Error() string {
-	return fmt.Sprintf("vault: %s %q: done in the index, but keyring items remain (%v): %v", e.Op, e.Name, e.Left, e.Err)
+	if e.Op == opDropTokens {
+		return fmt.Sprintf("vault: %s %q: saved, but the cached tokens for the old settings could not be deleted (%s): %v", e.Op, e.Name, strings.Join(e.Left, ", "), e.Err)
+	}
+	return fmt.Sprintf("vault: %s %q: done in the index, but keyring items remain (%s), listed for deletion: the next command retries (or run the same command again): %v",
+		e.Op, e.Name, strings.Join(e.Left, ", "), e.Err)
 }
 
 func (e *PartialError) Unwrap() error { return e.Err }
+
+// opDropTokens is the Op of the PartialError of an update whose cached
+// tokens could not be dropped.
+const opDropTokens = "update"

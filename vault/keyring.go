@@ -78,6 +78,69 @@ func (k *SystemKeyring) Delete(key string) error {
 	return err
 }
 
+// KeyLister is a Keyring that can list the keys of its items. Keyrings
+// without it (macOS, Windows) cannot be searched for orphans; the store then
+// checks only the keys it knows of.
+type KeyLister interface {
+	// Keys returns every key stored, or an error wrapping
+	// errors.ErrUnsupported where the platform cannot list them.
+	Keys() ([]string, error)
+}
+
+// ModTimer is a Keyring that knows when an item last changed.
+type ModTimer interface {
+	// Modified returns when the item under key was last written, or an
+	// error wrapping ErrNotFound or errors.ErrUnsupported.
+	Modified(key string) (time.Time, error)
+}
+
+var (
+	_ KeyLister = (*SystemKeyring)(nil)
+	_ ModTimer  = (*SystemKeyring)(nil)
+)
+
+// Keys lists the keys of every item of the service (Secret Service
+// SearchItems by the service attribute); elsewhere errors.ErrUnsupported.
+func (k *SystemKeyring) Keys() ([]string, error) {
+	if err := ensureSessionBus(); err != nil {
+		return nil, fmt.Errorf("keyring list: %w", err)
+	}
+	var keys []string
+	_, err := k.call("list", k.Service, func() (string, error) {
+		var err error
+		keys, err = listKeys(k.Service)
+		return "", err
+	})
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		return nil, errors.ErrUnsupported
+	case err != nil:
+		return nil, err // keys may still be written by a call that timed out
+	}
+	return keys, nil
+}
+
+// Modified returns when the item under key was last written (the Secret
+// Service's Modified property); elsewhere errors.ErrUnsupported.
+func (k *SystemKeyring) Modified(key string) (time.Time, error) {
+	if err := ensureSessionBus(); err != nil {
+		return time.Time{}, fmt.Errorf("keyring modified %s: %w", key, err)
+	}
+	var t time.Time
+	_, err := k.call("modified", key, func() (string, error) {
+		var err error
+		t, err = itemModified(k.Service, key)
+		return "", err
+	})
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		return time.Time{}, errors.ErrUnsupported
+	case err != nil:
+		return time.Time{}, err
+	}
+	return t, nil
+}
+
 // call runs f under the timeout. On a timeout the call goes on in the
 // background (go-keyring cannot be cancelled) and its result is dropped.
 func (k *SystemKeyring) call(op, key string, f func() (string, error)) (string, error) {

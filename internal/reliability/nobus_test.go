@@ -86,4 +86,17 @@ func TestReliabilityNoSessionBus(t *testing.T) {
 	if err != nil || !strings.Contains(string(data), `"billing"`) || strings.Contains(string(data), `"other"`) {
 		t.Errorf("the index changed although every command failed: %s (%v)", data, err)
 	}
+	// A remove without a keyring takes the client off the list and keeps
+	// its keyring items listed for deletion, for the next command to retry.
+	r := run(t, env, "", 20*time.Second, "remove", "billing", "--yes")
+	if r.code != 7 || !strings.Contains(r.stderr, "no D-Bus session bus") {
+		t.Errorf("remove without a bus: exit %d, stderr %s; want 7 and the bus message", r.code, r.stderr)
+	}
+	data, err = os.ReadFile(filepath.Join(cfg, "clients.json"))
+	if err != nil || strings.Contains(string(data), `"name": "billing"`) || !strings.Contains(string(data), `"billing/secret"`) {
+		t.Errorf("after remove without a bus the index is %s (%v); want billing gone and its secret listed for deletion", data, err)
+	}
+	if r := run(t, env, "", 20*time.Second, "remove", "billing", "--yes"); r.code != 7 {
+		t.Errorf("second remove without a bus: exit %d (%s), want 7: the removal is pending, not 'no such client'", r.code, r.stderr)
+	}
 }
