@@ -59,7 +59,7 @@ func TestReliabilityNoSessionBus(t *testing.T) {
 		{"", []string{"token", "billing"}},
 		{"", []string{"header", "billing"}},
 		{"", []string{"exec", "billing", "--", "true"}},
-		{"s3cret\n", []string{"set-secret", "billing"}},
+		{"s3cret\n", []string{"set-secret", "billing", "--no-test"}},
 		{"s3cret\n", []string{"add", "other", "--token-url", "http://127.0.0.1:9/t", "--client-id", "id-2", "--no-test"}},
 	}
 	for _, tc := range cases {
