@@ -8,6 +8,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/vault"
 )
 
 func (a *app) setSecretCommand() *ffcli.Command {
@@ -44,6 +45,9 @@ EXAMPLE
 			secret, err := a.readSecret("new client secret for " + name + " (" + c.ClientID + "): ")
 			if err != nil {
 				return err
+			}
+			if w := vault.SecretWarning(secret); w != "" {
+				a.warnf("%s", w)
 			}
 			granted := ""
 			if !*noTest {

@@ -159,6 +159,23 @@ func ValidateName(name string) error {
 		return invalid("name", "%q may use only lower-case letters, digits, '.', '_' and '-'", name)
 	case name == "." || name == "..":
 		return invalid("name", "%q is reserved: pick another name", name)
+	case name[0] == '-':
+		return invalid("name", "%q starts with '-', which commands would take for a flag: start it with a letter or digit", name)
+	}
+	return nil
+}
+
+// ValidateClientID checks a client id against RFC 6749 (appendix A.1:
+// client_id = *VSCHAR, printable ASCII %x20-7E): no control characters,
+// which would reach terminals and headers, and no non-ASCII.
+func ValidateClientID(id string) error {
+	if id == "" {
+		return invalid("client_id", "a client id is required: copy it from your provider's dashboard")
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c > 0x7e {
+			return invalid("client_id", "the client id contains a control or non-ASCII character (byte %d): a client id is printable ASCII (RFC 6749); copy it again", i)
+		}
 	}
 	return nil
 }
@@ -205,7 +222,8 @@ func ValidateTokenURL(raw string) error {
 }
 
 // NormalizeSecret trims one trailing newline (as left by echo or a file) and
-// checks that the secret is non-empty and at most 1 KiB.
+// checks that the secret is non-empty, at most 1 KiB, and free of NUL bytes
+// and inner line breaks. Surrounding spaces are kept (see SecretWarning).
 func NormalizeSecret(secret string) (string, error) {
 	s := strings.TrimSuffix(secret, "\n")
 	s = strings.TrimSuffix(s, "\r")
@@ -214,8 +232,23 @@ func NormalizeSecret(secret string) (string, error) {
 		return "", invalid("secret", "the client secret is empty: paste it from your provider's dashboard")
 	case len(s) > MaxSecretLen:
 		return "", invalid("secret", "%d bytes is too long for a client secret (at most %d): check what was pasted", len(s), MaxSecretLen)
+	case strings.IndexByte(s, 0) >= 0:
+		return "", invalid("secret", "the client secret contains a NUL byte: check what was pasted (a binary file?)")
+	case strings.ContainsAny(s, "\r\n"):
+		return "", invalid("secret", "the client secret contains a line break: paste only the secret, on one line")
 	}
 	return s, nil
+}
+
+// SecretWarning returns a warning for a secret that is valid but probably
+// not meant as given ("" when none). Spaces around a secret are kept, as
+// some providers could issue them, but they are usually a paste mistake.
+func SecretWarning(secret string) string {
+	s := strings.TrimSuffix(strings.TrimSuffix(secret, "\n"), "\r")
+	if strings.TrimSpace(s) != s {
+		return "the secret begins or ends with spaces or tabs; they are kept as given: if they came from the paste, set the secret again without them"
+	}
+	return ""
 }
 
 // NormalizeScopes trims scopes, drops empty ones and duplicates (keeping the
@@ -243,11 +276,8 @@ func (c Client) Normalize() (Client, error) {
 		return c, err
 	}
 	c.ClientID = strings.TrimSpace(c.ClientID)
-	if c.ClientID == "" {
-		return c, invalid("client_id", "a client id is required: copy it from your provider's dashboard")
-	}
-	if strings.ContainsAny(c.ClientID, "\r\n") {
-		return c, invalid("client_id", "the client id contains a line break")
+	if err := ValidateClientID(c.ClientID); err != nil {
+		return c, err
 	}
 	c.TokenURL = strings.TrimSpace(c.TokenURL)
 	if err := ValidateTokenURL(c.TokenURL); err != nil {
