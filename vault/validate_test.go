@@ -162,7 +162,7 @@ func TestNormalizeSecret(t *testing.T) {
 		{"s3cret\n\n", "", false}, // one trailing newline is trimmed; another is a line break inside
 		{"s3c\nret", "", false},
 		{"s3c\x00ret", "", false},
-		{" s3cret ", " s3cret ", true},   // spaces may be part of a secret
+		{" s3cret ", " s3cret ", true}, // spaces may be part of a secret
 		{long, long, true},
 		{long + "\n", long, true},
 		{"", "", false},
