@@ -440,21 +440,7 @@ func TokenSettingsChanged(before, after Client) bool {
 		before.ClientID != after.ClientID ||
 		before.AuthStyle != after.AuthStyle ||
 		!SameScopes(before.Scopes, after.Scopes) ||
-		!sameParams(before, after)
-}
-
-// sameParams compares the extra token request parameters. A new parameter
-// field of Client that reaches the token request belongs here too.
-func sameParams(a, b Client) bool {
-	if len(a.EndpointParams) != len(b.EndpointParams) {
-		return false
-	}
-	for k, v := range a.EndpointParams {
-		if !slices.Equal(v, b.EndpointParams[k]) {
-			return false
-		}
-	}
-	return a.Audience() == b.Audience()
+		!SameParams(before, after) // a new request-shaping field of Client belongs here too
 }
 
 // dropTokens deletes every cached token of c (default set and recorded
