@@ -54,7 +54,8 @@ EXAMPLE
 				a.infof("testing the new secret with a token request to %s", c.TokenURL)
 				res, err := refresher.Exchange(ctx, a.tokenHTTPClient(), c, secret, nil)
 				if err != nil {
-					return fmt.Errorf("not stored: the test exchange failed: %w; check the secret, or store it untested with --no-test", err)
+					a.errorf("the new secret of %s is not stored: its test token request failed (tokentray set-secret %s --no-test stores it untested)", name, name)
+					return fmt.Errorf("not stored: the test exchange failed: %w", err)
 				}
 				granted = strings.Join(res.Token.Scopes, " ")
 				if granted == "" {
