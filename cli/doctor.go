@@ -327,4 +327,3 @@ func checkSecretDates(s *vault.Store, fix bool) []check {
 	}
 	return out
 }
-
