@@ -332,6 +332,13 @@ func (a *app) printError(err error) {
 		return
 	}
 	msg := describe(err)
+	if errors.Is(err, vault.ErrNoSessionBus) {
+		// The refresher's sentence speaks of unlocking; a cron job needs to
+		// know which bus to name.
+		if _, _, berr := vault.FindSessionBus(a.getenv); berr != nil {
+			msg = berr.Error()
+		}
+	}
 	if (errors.Is(err, vault.ErrKeyringUnavailable) || errors.Is(err, vault.ErrKeyringLocked)) && !strings.Contains(msg, "doctor") {
 		msg += " (tokentray doctor checks the keyring and says how to fix it)"
 	}

@@ -401,6 +401,14 @@ func TestSetSecret(t *testing.T) {
 	h.mustRun(0, "", "edit", "billing", "--secret-set-at", "2025-01-01")
 	newSecret := "the-new-secret-value"
 	h.secrets = append(h.secrets, newSecret)
+	// Untested by the endpoint yet: refused, and not stored.
+	if code, _, stderr := h.run(newSecret+"\n", "set-secret", "billing"); code != ExitRejected || !strings.Contains(stderr, "not stored") || !strings.Contains(stderr, "--no-test") {
+		t.Errorf("set-secret of a secret the endpoint refuses: exit %d, stderr %q; want %d, 'not stored' and --no-test", code, stderr, ExitRejected)
+	}
+	if got := h.kr.Items()[vault.SecretKey("billing")]; got == newSecret {
+		t.Errorf("a secret that failed its test exchange was stored")
+	}
+	h.ts.register("m2m-client-test-billing", newSecret, "extra:scope")
 	h.mustRun(0, newSecret+"\n", "set-secret", "billing")
 	if got := h.kr.Items()[vault.SecretKey("billing")]; got != newSecret {
 		t.Errorf("secret after set-secret = %q; want the new one", got)
@@ -434,7 +442,7 @@ func TestKeyringFailures(t *testing.T) {
 			h.addClient("billing")
 			h.kr.FailWith(func(op, key string) error { return tt.err })
 
-			code, _, stderr := h.run("new\n", "set-secret", "billing")
+			code, _, stderr := h.run("new\n", "set-secret", "billing", "--no-test")
 			if code != ExitKeyring || !strings.Contains(stderr, "doctor") {
 				t.Errorf("set-secret: exit %d, stderr %q; want %d and a pointer to doctor", code, stderr, ExitKeyring)
 			}

@@ -35,20 +35,26 @@ type check struct {
 func (a *app) doctorCommand() *ffcli.Command {
 	fs := a.newFlagSet("doctor")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long each keyring call and endpoint check may take")
+	fix := fs.Bool("fix", false, "delete orphaned keyring items and correct secret dates found wrong")
 	return &ffcli.Command{
 		Name:       "doctor",
-		ShortUsage: "tokentray doctor [--timeout D]",
+		ShortUsage: "tokentray doctor [--timeout D] [--fix]",
 		ShortHelp:  "Check the session bus, the keyring, the index file and every token endpoint; print a fix for each failure.",
 		LongHelp: strings.TrimSpace(`
 Checks, in order: the D-Bus session bus (Linux), that the Secret Service
 answers, a write/read/delete round trip of a probe item within the timeout
 (the collection is unlocked), that the index file is readable with mode 0600,
-that each client's secret is stored, and that each token URL is a token
+that each client's secret is stored, that no keyring item of the store's
+service is left without a client (an interrupted add or remove), that each
+secret's date matches when its keyring item was written (an interrupted
+set-secret of an older version), and that each token URL is a token
 endpoint: a client_credentials POST without credentials, over TLS (plain http
 only on loopback), must get an OAuth error back; a 404, a web page or a
 redirect is a wrong URL, and the fix names the right one when the server's
 metadata (/.well-known/) gives it. Prints one line per check on stdout and a fix
-for every failure; exits with the code of the first failure.
+for every failure; exits with the code of the first failure. --fix deletes
+the orphaned items and sets each wrong secret date to when the secret was
+stored.
 
 EXAMPLE
   tokentray doctor`),
@@ -57,7 +63,7 @@ EXAMPLE
 			if err := noArgs("doctor", fs, args); err != nil {
 				return err
 			}
-			checks := a.doctor(ctx, *timeout)
+			checks := a.doctor(ctx, *timeout, *fix)
 			failed := 0
 			first := 0
 			for _, c := range checks {
@@ -94,7 +100,7 @@ func (e *doctorFailed) Error() string {
 	return fmt.Sprintf("%d checks failed: see the fixes above", e.n)
 }
 
-func (a *app) doctor(ctx context.Context, timeout time.Duration) []check {
+func (a *app) doctor(ctx context.Context, timeout time.Duration, fix bool) []check {
 	var checks []check
 	add := func(c check) { checks = append(checks, c) }
 
@@ -126,6 +132,12 @@ func (a *app) doctor(ctx context.Context, timeout time.Duration) []check {
 		for _, c := range clients {
 			add(checkSecret(kr, c))
 		}
+		if s, err := a.openStore(); err == nil && idx.ok {
+			add(checkOrphans(s, fix))
+			for _, c := range checkSecretDates(s, fix) {
+				add(c)
+			}
+		}
 	}
 	var urls []string
 	users := map[string][]string{} // token URL -> the clients using it
@@ -143,19 +155,17 @@ func (a *app) doctor(ctx context.Context, timeout time.Duration) []check {
 
 func (a *app) checkSessionBus() check {
 	c := check{name: "session bus", code: ExitKeyring}
-	if addr := a.getenv("DBUS_SESSION_BUS_ADDRESS"); addr != "" {
-		c.ok, c.detail = true, addr
+	addr, fromEnv, err := vault.FindSessionBus(a.getenv)
+	if err != nil {
+		c.detail = err.Error()
+		c.fix = "run tokentray inside a desktop session, or start one for a script: " +
+			"dbus-run-session -- sh -c 'printf %s PASSWORD | gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null; tokentray ...'"
 		return c
 	}
-	if dir := a.getenv("XDG_RUNTIME_DIR"); dir != "" {
-		if fi, err := os.Stat(filepath.Join(dir, "bus")); err == nil && fi.Mode().Type() == fs.ModeSocket {
-			c.ok, c.detail = true, "unix:path="+filepath.Join(dir, "bus")+" (default)"
-			return c
-		}
+	c.ok, c.detail = true, addr
+	if !fromEnv {
+		c.detail += " (default)"
 	}
-	c.detail = "DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus"
-	c.fix = "run tokentray inside a desktop session, or start one for a script: " +
-		"dbus-run-session -- sh -c 'printf %s PASSWORD | gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null; tokentray ...'"
 	return c
 }
 
@@ -259,4 +269,61 @@ func checkSecret(kr vault.Keyring, cl vault.Client) check {
 		c.fix = "unlock the keyring, then run tokentray doctor again"
 	}
 	return c
+}
+
+// checkOrphans lists the keyring items of the store's service that no
+// client owns, and deletes them with fix.
+func checkOrphans(s *vault.Store, fix bool) check {
+	c := check{name: "orphaned keyring items", code: ExitError}
+	orphans, err := s.Orphans()
+	if err != nil {
+		c.detail, c.code = err.Error(), ExitKeyring
+		c.fix = "unlock the keyring, then run tokentray doctor again"
+		return c
+	}
+	if len(orphans) == 0 {
+		c.ok, c.detail = true, "none"
+		return c
+	}
+	if !fix {
+		c.detail = fmt.Sprintf("%d keyring items belong to no client (left by an interrupted add, remove or secret change): %s", len(orphans), strings.Join(orphans, ", "))
+		c.fix = "tokentray doctor --fix deletes them"
+		return c
+	}
+	deleted, err := s.DeleteOrphans()
+	if err != nil {
+		c.detail = fmt.Sprintf("deleted %d of %d orphaned keyring items: %v", len(deleted), len(orphans), err)
+		c.fix, c.code = "unlock the keyring, then run tokentray doctor --fix again", ExitCode(err)
+		return c
+	}
+	c.ok, c.detail = true, fmt.Sprintf("deleted %d: %s", len(deleted), strings.Join(deleted, ", "))
+	return c
+}
+
+// checkSecretDates compares each secret's date with when its keyring item
+// was written (where the keyring says), and corrects the date with fix.
+func checkSecretDates(s *vault.Store, fix bool) []check {
+	ms, err := s.SecretDateMismatches()
+	if err != nil {
+		return []check{{name: "secret dates", detail: err.Error(), fix: "unlock the keyring, then run tokentray doctor again", code: ExitKeyring}}
+	}
+	var out []check
+	for _, m := range ms {
+		c := check{name: "secret date of " + m.Name, code: ExitError}
+		found := fmt.Sprintf("the secret in the keyring was stored %s, but its recorded date is %s (a secret change interrupted before its date was saved)",
+			m.Modified.Local().Format(time.DateTime), m.Recorded.Local().Format(time.DateTime))
+		if !fix {
+			c.detail, c.fix = found, "tokentray doctor --fix records "+m.Modified.Local().Format(time.DateTime)+" as the secret's date"
+			out = append(out, c)
+			continue
+		}
+		if err := s.FixSecretDate(m); err != nil {
+			c.detail, c.fix = found+": "+err.Error(), "run tokentray doctor --fix again"
+			out = append(out, c)
+			continue
+		}
+		c.ok, c.detail = true, "corrected to "+m.Modified.Local().Format(time.DateTime)
+		out = append(out, c)
+	}
+	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -60,66 +59,33 @@ EXAMPLE
 			if err != nil {
 				return err
 			}
-			var before, after vault.Client
+			// The store drops the cached tokens when the token settings change.
 			err = s.Update(name, func(c *vault.Client) error {
-				before = c.Clone()
 				if err := cf.apply(c, given); err != nil {
 					return err
 				}
 				if given["secret-set-at"] {
 					c.SecretSetAt = setAtTime.UTC()
 				}
-				after = c.Clone()
 				return nil
 			})
 			var ve *vault.ValidationError
+			var pe *vault.PartialError
 			switch {
 			case errors.Is(err, vault.ErrNoClient):
 				return noClient(name)
 			case errors.As(err, &ve):
 				return &usageError{cmd: "edit", msg: ve.Error()}
+			case errors.As(err, &pe):
+				a.warnf("%v", err) // saved; only the old tokens remain
+				return nil
 			case err != nil:
 				return err
-			}
-			if tokenSettingsChanged(before, after) {
-				if err := dropTokens(ctx, s, before); err != nil {
-					a.warnf("cached tokens for the old settings remain: %v", err)
-				}
 			}
 			a.infof("updated %s", name)
 			return nil
 		},
 	}
-}
-
-// tokenSettingsChanged reports whether tokens issued under before are not
-// what after would get.
-func tokenSettingsChanged(before, after vault.Client) bool {
-	return before.TokenURL != after.TokenURL || before.ClientID != after.ClientID ||
-		!slices.Equal(before.Scopes, after.Scopes) || before.AuthStyle != after.AuthStyle ||
-		!vault.SameParams(before, after)
-}
-
-// dropTokens deletes every cached token of c (default and scope subsets).
-// It holds the client's fetch lock, so that a fetch for the old settings
-// running in another process (which re-reads the client before caching)
-// either sees the edit or has cached its token before the drop.
-func dropTokens(ctx context.Context, s *vault.Store, c vault.Client) error {
-	unlock, err := s.LockClient(ctx, c.Name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	var errs []error
-	for _, key := range vault.KeyringKeys(c) {
-		if key == vault.SecretKey(c.Name) || strings.HasSuffix(key, "/next-secret") {
-			continue
-		}
-		if err := s.Keyring().Delete(key); err != nil && !errors.Is(err, vault.ErrNotFound) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // parseDate accepts 2006-01-02 (midnight UTC) or RFC 3339.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,15 +16,19 @@ import (
 func (a *app) importCommand() *ffcli.Command {
 	fs := a.newFlagSet("import")
 	replace := fs.Bool("replace", false, "overwrite clients that exist already")
+	allowIdentity := fs.Bool("allow-identity-change", false, "with --replace: let an existing client get another token URL host or client id (its cached tokens are dropped)")
 	return &ffcli.Command{
 		Name:       "import",
-		ShortUsage: "tokentray import FILE [--replace]",
+		ShortUsage: "tokentray import FILE [--replace [--allow-identity-change]]",
 		ShortHelp:  "Add clients from an export file (JSON or CSV; - for stdin). Secrets are set afterwards.",
 		LongHelp: strings.TrimSpace(`
 Reads a file written by export (JSON or CSV; FILE - reads stdin). Nothing is
 imported when any client in the file exists already, unless --replace, which
-overwrites the metadata of existing clients (their secrets stay). Imported
-clients have no secret: set each with set-secret.
+overwrites the metadata of existing clients (their secrets stay, their cached
+tokens go when the token settings change). A replace that changes a client's
+token URL host or client id would send its stored secret elsewhere: it needs
+--allow-identity-change. The import is all or nothing, even when killed.
+Imported clients have no secret: set each with set-secret.
 
 EXAMPLE
   tokentray import clients.json && tokentray set-secret billing`),
@@ -48,33 +53,23 @@ EXAMPLE
 			if err != nil {
 				return err
 			}
-			existing, err := s.List()
-			if err != nil {
-				return err
+			for i, c := range clients {
+				clients[i] = exportable(c)
 			}
-			var clash []string
-			have := map[string]bool{}
-			for _, c := range existing {
-				have[c.Name] = true
+			added, replaced, err := s.Import(clients, vault.ImportOptions{Replace: *replace, AllowIdentityChange: *allowIdentity})
+			var ice *vault.IdentityChangeError
+			switch {
+			case errors.Is(err, vault.ErrExists):
+				return fmt.Errorf("import %s: %w (--replace overwrites them)", pos[0], err)
+			case errors.As(err, &ice):
+				return fmt.Errorf("import %s: %w: --allow-identity-change", pos[0], err)
+			case err != nil && (added != nil || replaced != nil):
+				a.warnf("%v", err) // imported; old cached tokens remain
+			case err != nil:
+				return fmt.Errorf("import %s: %w", pos[0], err)
 			}
-			for _, c := range clients {
-				if have[c.Name] {
-					clash = append(clash, c.Name)
-				}
-			}
-			if len(clash) > 0 && !*replace {
-				return fmt.Errorf("import %s: nothing imported: %s exist already (--replace overwrites them): %w", pos[0], strings.Join(clash, ", "), vault.ErrExists)
-			}
-			var noSecret []string
-			for _, c := range clients {
-				if err := s.Put(exportable(c)); err != nil {
-					return fmt.Errorf("import %s: %w", pos[0], err)
-				}
-				if !have[c.Name] {
-					noSecret = append(noSecret, c.Name)
-				}
-			}
-			a.infof("imported %d clients (%d replaced)", len(clients), len(clash))
+			noSecret := added
+			a.infof("imported %d clients (%d replaced)", len(clients), len(replaced))
 			if len(noSecret) > 0 {
 				a.infof("set their secrets next: tokentray set-secret NAME for %s", strings.Join(noSecret, ", "))
 			}

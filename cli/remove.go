@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/tokentray/tokentray/vault"
 )
 
 func (a *app) removeCommand() *ffcli.Command {
@@ -18,6 +20,9 @@ func (a *app) removeCommand() *ffcli.Command {
 		LongHelp: strings.TrimSpace(`
 Deletes the client from the index and its secret, staged secret and cached
 tokens from the keyring. The client itself stays valid at the provider.
+When the keyring is locked or down, the client leaves the list at once and
+its keyring items stay listed for deletion: every later command retries
+them, and so does remove NAME again.
 
 EXAMPLE
   tokentray remove billing --yes`),
@@ -32,6 +37,16 @@ EXAMPLE
 				return err
 			}
 			c, err := a.client(s, name)
+			if errors.Is(err, vault.ErrNoClient) {
+				// A removal the keyring did not finish: finish it.
+				if left, perr := s.PendingRemoval(name); perr == nil && len(left) > 0 {
+					if err := s.Remove(name); err != nil {
+						return err
+					}
+					a.infof("removed the remaining keyring items of %s", name)
+					return nil
+				}
+			}
 			if err != nil {
 				return err
 			}

@@ -32,6 +32,7 @@ func exportable(c vault.Client) vault.Client {
 	c = c.Clone()
 	c.TokenScopeSets = nil
 	c.RotationStartedAt = time.Time{}
+	c.SecretSwitch, c.SecretStoredAt = nil, time.Time{}
 	return c
 }
 

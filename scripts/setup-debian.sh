@@ -19,8 +19,9 @@ run_pkgs=(ca-certificates git gcc pkg-config libgl1-mesa-dev libx11-dev
   libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
   dbus gnome-keyring libsecret-tools)
 # Packages for the tests: headless display, screenshots, notification daemon,
-# tray host, benchmarks.
-test_pkgs=(xvfb imagemagick x11-apps xdotool xclip dunst haskell-gtk-sni-tray-utils hyperfine desktop-file-utils)
+# tray host, benchmarks, the reliability suite.
+test_pkgs=(xvfb imagemagick x11-apps xdotool xclip dunst haskell-gtk-sni-tray-utils hyperfine desktop-file-utils
+  procps)  # procps: pgrep in scripts/reliability.sh
 
 pkgs=("${run_pkgs[@]}")
 [[ $tests == 1 ]] && pkgs+=("${test_pkgs[@]}")

@@ -83,6 +83,22 @@ type Client struct {
 	// TokenScopeSets records the scope subsets whose tokens are cached in the
 	// keyring (besides the default set), so Remove can delete them all.
 	TokenScopeSets []string `json:"token_scope_sets,omitempty"`
+	// SecretStoredAt is when Tokentray last stored the current secret in the
+	// keyring (SecretSetAt may be earlier: the day the provider created it).
+	// doctor compares it with the keyring item's modification time.
+	SecretStoredAt time.Time `json:"secret_stored_at,omitzero"`
+	// SecretSwitch is set while the secret is being replaced (set-secret, a
+	// rotation's switch), so that a kill midway is finished by the next
+	// command instead of leaving a new secret with its old date.
+	SecretSwitch *SecretSwitch `json:"secret_switch,omitempty"`
+}
+
+// SecretSwitch records a secret change in progress: the new secret is in the
+// client's keyring item From ("new-secret" or "next-secret") and becomes the
+// current one, dated At.
+type SecretSwitch struct {
+	From string    `json:"from"`
+	At   time.Time `json:"at"`
 }
 
 // Environment returns the override when set, else the inferred environment.
@@ -100,6 +116,10 @@ func (c Client) Audience() string { return c.EndpointParams.Get("audience") }
 func (c Client) Clone() Client {
 	c.Scopes = slices.Clone(c.Scopes)
 	c.TokenScopeSets = slices.Clone(c.TokenScopeSets)
+	if c.SecretSwitch != nil {
+		sw := *c.SecretSwitch
+		c.SecretSwitch = &sw
+	}
 	if c.EndpointParams != nil {
 		p := make(url.Values, len(c.EndpointParams))
 		for k, v := range c.EndpointParams {
@@ -140,6 +160,23 @@ func ValidateName(name string) error {
 		return invalid("name", "%q may use only lower-case letters, digits, '.', '_' and '-'", name)
 	case name == "." || name == "..":
 		return invalid("name", "%q is reserved: pick another name", name)
+	case name[0] == '-':
+		return invalid("name", "%q starts with '-', which commands would take for a flag: start it with a letter or digit", name)
+	}
+	return nil
+}
+
+// ValidateClientID checks a client id against RFC 6749 (appendix A.1:
+// client_id = *VSCHAR, printable ASCII %x20-7E): no control characters,
+// which would reach terminals and headers, and no non-ASCII.
+func ValidateClientID(id string) error {
+	if id == "" {
+		return invalid("client_id", "a client id is required: copy it from your provider's dashboard")
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c > 0x7e {
+			return invalid("client_id", "the client id contains a control or non-ASCII character (byte %d): a client id is printable ASCII (RFC 6749); copy it again", i)
+		}
 	}
 	return nil
 }
@@ -186,7 +223,8 @@ func ValidateTokenURL(raw string) error {
 }
 
 // NormalizeSecret trims one trailing newline (as left by echo or a file) and
-// checks that the secret is non-empty and at most 1 KiB.
+// checks that the secret is non-empty, at most 1 KiB, and free of NUL bytes
+// and inner line breaks. Surrounding spaces are kept (see SecretWarning).
 func NormalizeSecret(secret string) (string, error) {
 	s := strings.TrimSuffix(secret, "\n")
 	s = strings.TrimSuffix(s, "\r")
@@ -195,8 +233,23 @@ func NormalizeSecret(secret string) (string, error) {
 		return "", invalid("secret", "the client secret is empty: paste it from your provider's dashboard")
 	case len(s) > MaxSecretLen:
 		return "", invalid("secret", "%d bytes is too long for a client secret (at most %d): check what was pasted", len(s), MaxSecretLen)
+	case strings.IndexByte(s, 0) >= 0:
+		return "", invalid("secret", "the client secret contains a NUL byte: check what was pasted (a binary file?)")
+	case strings.ContainsAny(s, "\r\n"):
+		return "", invalid("secret", "the client secret contains a line break: paste only the secret, on one line")
 	}
 	return s, nil
+}
+
+// SecretWarning returns a warning for a secret that is valid but probably
+// not meant as given ("" when none). Spaces around a secret are kept, as
+// some providers could issue them, but they are usually a paste mistake.
+func SecretWarning(secret string) string {
+	s := strings.TrimSuffix(strings.TrimSuffix(secret, "\n"), "\r")
+	if strings.TrimSpace(s) != s {
+		return "the secret begins or ends with spaces or tabs; they are kept as given: if they came from the paste, set the secret again without them"
+	}
+	return ""
 }
 
 // NormalizeScopes trims scopes, drops empty ones and duplicates (keeping the
@@ -224,11 +277,8 @@ func (c Client) Normalize() (Client, error) {
 		return c, err
 	}
 	c.ClientID = strings.TrimSpace(c.ClientID)
-	if c.ClientID == "" {
-		return c, invalid("client_id", "a client id is required: copy it from your provider's dashboard")
-	}
-	if strings.ContainsAny(c.ClientID, "\r\n") {
-		return c, invalid("client_id", "the client id contains a line break")
+	if err := ValidateClientID(c.ClientID); err != nil {
+		return c, err
 	}
 	c.TokenURL = strings.TrimSpace(c.TokenURL)
 	if err := ValidateTokenURL(c.TokenURL); err != nil {
@@ -254,5 +304,8 @@ func (c Client) Normalize() (Client, error) {
 		return c, err
 	}
 	c.EndpointParams = params
+	if sw := c.SecretSwitch; sw != nil && (sw.From != kindNewSecret && sw.From != kindNextSecret || sw.At.IsZero()) {
+		return c, invalid("secret_switch", "an unknown secret change (%q): remove the secret_switch entry and check the secret with tokentray doctor", sw.From)
+	}
 	return c, nil
 }

@@ -3,6 +3,7 @@ package vault
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Errors returned by the store and its keyrings. Callers test for them with
@@ -17,6 +18,10 @@ var (
 	// ErrKeyringUnavailable means there is no keyring to talk to (on Linux:
 	// no session bus, or no Secret Service provider such as gnome-keyring).
 	ErrKeyringUnavailable = errors.New("the OS keyring is unavailable")
+	// ErrNoSessionBus means there is no D-Bus session bus to reach the
+	// Secret Service on (a cron job, an ssh session). It wraps
+	// ErrKeyringUnavailable. Tokentray never starts a bus itself.
+	ErrNoSessionBus = fmt.Errorf("%w: no D-Bus session bus", ErrKeyringUnavailable)
 	// ErrKeyringLocked means the keyring is locked, or did not answer within
 	// the timeout (a locked collection on a desktop waits for a password).
 	ErrKeyringLocked = errors.New("the OS keyring is locked or not answering")
@@ -49,8 +54,9 @@ func invalid(field, format string, args ...any) error {
 }
 
 // PartialError reports an operation that changed the index but could not
-// finish in the keyring (or the reverse). The store is still usable; Left
-// lists the keyring keys that remain and may be deleted by hand.
+// finish in the keyring. The store is still usable; Left lists the keyring
+// keys that remain. They stay listed for deletion in the index, and every
+// later command that opens the store (and Store.Repair) retries them.
 type PartialError struct {
 	Op   string
 	Name string
@@ -59,7 +65,15 @@ type PartialError struct {
 }
 
 func (e *PartialError) Error() string {
-	return fmt.Sprintf("vault: %s %q: done in the index, but keyring items remain (%v): %v", e.Op, e.Name, e.Left, e.Err)
+	if e.Op == opDropTokens {
+		return fmt.Sprintf("vault: %s %q: saved, but the cached tokens for the old settings could not be deleted (%s): %v", e.Op, e.Name, strings.Join(e.Left, ", "), e.Err)
+	}
+	return fmt.Sprintf("vault: %s %q: done in the index, but keyring items remain (%s), listed for deletion: the next command retries (or run the same command again): %v",
+		e.Op, e.Name, strings.Join(e.Left, ", "), e.Err)
 }
 
 func (e *PartialError) Unwrap() error { return e.Err }
+
+// opDropTokens is the Op of the PartialError of an update whose cached
+// tokens could not be dropped.
+const opDropTokens = "update"

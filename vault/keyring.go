@@ -28,6 +28,8 @@ const DefaultKeyringTimeout = 5 * time.Second
 
 // SystemKeyring stores items in the OS keyring through go-keyring: the Secret
 // Service on Linux, the Keychain on macOS, the Credential Manager on Windows.
+// On Linux it never starts a D-Bus session bus: without one every call fails
+// at once with ErrNoSessionBus (see FindSessionBus).
 type SystemKeyring struct {
 	Service string        // the keyring service name: Tokentray's app ID
 	Timeout time.Duration // per call; DefaultKeyringTimeout when zero
@@ -43,6 +45,9 @@ func NewSystemKeyring(service string) *SystemKeyring {
 
 // Set stores value under key.
 func (k *SystemKeyring) Set(key, value string) error {
+	if err := ensureSessionBus(); err != nil {
+		return fmt.Errorf("keyring set %s: %w", key, err)
+	}
 	_, err := k.call("set", key, func() (string, error) {
 		return "", gokeyring.Set(k.Service, key, value)
 	})
@@ -51,6 +56,9 @@ func (k *SystemKeyring) Set(key, value string) error {
 
 // Get returns the value stored under key.
 func (k *SystemKeyring) Get(key string) (string, error) {
+	if err := ensureSessionBus(); err != nil {
+		return "", fmt.Errorf("keyring get %s: %w", key, err)
+	}
 	return k.call("get", key, func() (string, error) {
 		if v, ok, err := fastGet(k.Service, key); ok {
 			return v, err
@@ -61,10 +69,76 @@ func (k *SystemKeyring) Get(key string) (string, error) {
 
 // Delete removes the item under key.
 func (k *SystemKeyring) Delete(key string) error {
+	if err := ensureSessionBus(); err != nil {
+		return fmt.Errorf("keyring delete %s: %w", key, err)
+	}
 	_, err := k.call("delete", key, func() (string, error) {
 		return "", gokeyring.Delete(k.Service, key)
 	})
 	return err
+}
+
+// KeyLister is a Keyring that can list the keys of its items. Keyrings
+// without it (macOS, Windows) cannot be searched for orphans; the store then
+// checks only the keys it knows of.
+type KeyLister interface {
+	// Keys returns every key stored, or an error wrapping
+	// errors.ErrUnsupported where the platform cannot list them.
+	Keys() ([]string, error)
+}
+
+// ModTimer is a Keyring that knows when an item last changed.
+type ModTimer interface {
+	// Modified returns when the item under key was last written, or an
+	// error wrapping ErrNotFound or errors.ErrUnsupported.
+	Modified(key string) (time.Time, error)
+}
+
+var (
+	_ KeyLister = (*SystemKeyring)(nil)
+	_ ModTimer  = (*SystemKeyring)(nil)
+)
+
+// Keys lists the keys of every item of the service (Secret Service
+// SearchItems by the service attribute); elsewhere errors.ErrUnsupported.
+func (k *SystemKeyring) Keys() ([]string, error) {
+	if err := ensureSessionBus(); err != nil {
+		return nil, fmt.Errorf("keyring list: %w", err)
+	}
+	var keys []string
+	_, err := k.call("list", k.Service, func() (string, error) {
+		var err error
+		keys, err = listKeys(k.Service)
+		return "", err
+	})
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		return nil, errors.ErrUnsupported
+	case err != nil:
+		return nil, err // keys may still be written by a call that timed out
+	}
+	return keys, nil
+}
+
+// Modified returns when the item under key was last written (the Secret
+// Service's Modified property); elsewhere errors.ErrUnsupported.
+func (k *SystemKeyring) Modified(key string) (time.Time, error) {
+	if err := ensureSessionBus(); err != nil {
+		return time.Time{}, fmt.Errorf("keyring modified %s: %w", key, err)
+	}
+	var t time.Time
+	_, err := k.call("modified", key, func() (string, error) {
+		var err error
+		t, err = itemModified(k.Service, key)
+		return "", err
+	})
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		return time.Time{}, errors.ErrUnsupported
+	case err != nil:
+		return time.Time{}, err
+	}
+	return t, nil
 }
 
 // call runs f under the timeout. On a timeout the call goes on in the

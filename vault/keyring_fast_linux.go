@@ -1,8 +1,10 @@
 package vault
 
 import (
+	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	dbus "github.com/godbus/dbus/v5"
 	gokeyring "github.com/zalando/go-keyring"
@@ -90,4 +92,60 @@ func plainSession(conn *dbus.Conn, renew bool) (dbus.ObjectPath, error) {
 	}
 	ssSession.path = path
 	return path, nil
+}
+
+// listKeys returns the keys (go-keyring's "username" attribute) of every
+// Secret Service item of service, locked or not.
+func listKeys(service string) ([]string, error) {
+	conn, err := dbus.SessionBus()
+	if err != nil {
+		return nil, err
+	}
+	var unlocked, locked []dbus.ObjectPath
+	attrs := map[string]string{"service": service}
+	if err := conn.Object(ssName, ssPath).Call(ssService+".SearchItems", 0, attrs).Store(&unlocked, &locked); err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, p := range append(unlocked, locked...) {
+		v, err := conn.Object(ssName, p).GetProperty(ssItem + ".Attributes")
+		if err != nil {
+			return nil, err
+		}
+		a, ok := v.Value().(map[string]string)
+		if !ok {
+			return nil, fmt.Errorf("item %s: attributes of an unexpected type %T", p, v.Value())
+		}
+		if a["service"] == service && a["username"] != "" {
+			keys = append(keys, a["username"])
+		}
+	}
+	return keys, nil
+}
+
+// itemModified returns when the item of service and key was last changed
+// (the Secret Service's Modified property, in seconds).
+func itemModified(service, key string) (time.Time, error) {
+	conn, err := dbus.SessionBus()
+	if err != nil {
+		return time.Time{}, err
+	}
+	var unlocked, locked []dbus.ObjectPath
+	attrs := map[string]string{"username": key, "service": service}
+	if err := conn.Object(ssName, ssPath).Call(ssService+".SearchItems", 0, attrs).Store(&unlocked, &locked); err != nil {
+		return time.Time{}, err
+	}
+	all := append(unlocked, locked...)
+	if len(all) == 0 {
+		return time.Time{}, gokeyring.ErrNotFound
+	}
+	v, err := conn.Object(ssName, all[0]).GetProperty(ssItem + ".Modified")
+	if err != nil {
+		return time.Time{}, err
+	}
+	sec, ok := v.Value().(uint64)
+	if !ok {
+		return time.Time{}, fmt.Errorf("item %s: Modified of an unexpected type %T", all[0], v.Value())
+	}
+	return time.Unix(int64(sec), 0).UTC(), nil
 }

@@ -2,5 +2,17 @@
 
 package vault
 
+import (
+	"errors"
+	"time"
+)
+
 // fastGet has no fast path outside Linux: go-keyring is used as it is.
 func fastGet(service, key string) (string, bool, error) { return "", false, nil }
+
+// listKeys cannot enumerate the Keychain or the Credential Manager through
+// go-keyring.
+func listKeys(service string) ([]string, error) { return nil, errors.ErrUnsupported }
+
+// itemModified is not known outside the Secret Service.
+func itemModified(service, key string) (time.Time, error) { return time.Time{}, errors.ErrUnsupported }

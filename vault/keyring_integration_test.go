@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -239,5 +240,46 @@ func TestSystemKeyringFastGet(t *testing.T) {
 	}
 	if _, err := kr.Get("c3/secret"); !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("Get(missing) = %v; want ErrNotFound", err)
+	}
+}
+
+// The real Secret Service lists the store's items by service, tells when an
+// item was written, and a store on it finds and deletes orphans.
+func TestSystemKeyringOrphans(t *testing.T) {
+	kr, _ := systemKeyring(t)
+	s, err := vault.Open(t.TempDir(), kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := vault.Client{Name: "billing", ClientID: "id", TokenURL: "https://auth.example.com/token"}
+	if err := s.Add(c, "secret"); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"gone/secret", "gone/token", "stytch/project-test-1"} {
+		if err := kr.Set(k, "v"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Orphans()
+	if want := []string{"gone/secret", "gone/token"}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Orphans = %q, %v; want %q", got, err, want)
+	}
+	if _, err := s.DeleteOrphans(); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := kr.Keys()
+	slices.Sort(keys)
+	if want := []string{"billing/secret", "stytch/project-test-1"}; err != nil || !slices.Equal(keys, want) {
+		t.Errorf("Keys after DeleteOrphans = %q, %v; want %q", keys, err, want)
+	}
+	mod, err := kr.Modified("billing/secret")
+	if err != nil || mod.IsZero() || time.Since(mod) > time.Hour || time.Until(mod) > time.Minute {
+		t.Errorf("Modified = %v, %v; want about now", mod, err)
+	}
+	if ms, err := s.SecretDateMismatches(); err != nil || len(ms) != 0 {
+		t.Errorf("SecretDateMismatches = %+v, %v; want none", ms, err)
+	}
+	if _, err := kr.Modified("gone/secret"); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("Modified of a deleted item: %v, want ErrNotFound", err)
 	}
 }

@@ -440,8 +440,8 @@ func TestRemoveToleratesMissingItems(t *testing.T) {
 	if err := s.Remove("billing"); err != nil {
 		t.Errorf("Remove of a client without keyring items: %v, want nil", err)
 	}
-	if n := kr.Calls("delete"); n != 3 {
-		t.Errorf("Remove made %d keyring deletes, want 3 (secret, next-secret, token)", n)
+	if n := kr.Calls("delete"); n != 4 {
+		t.Errorf("Remove made %d keyring deletes, want 4 (secret, next-secret, new-secret, token)", n)
 	}
 }
 
@@ -726,7 +726,8 @@ func TestSetNextSecretKeyringFailure(t *testing.T) {
 }
 
 // A keyring that fails to store the new secret at promote leaves the old
-// secret working and the staged one in place.
+// secret working, the staged one in place and the switch marked: the next
+// command (here a retry) finishes it with the date of the first attempt.
 func TestPromoteKeyringSetFails(t *testing.T) {
 	s, kr, clk := newStore(t)
 	mustAdd(t, s, validClient(), "old")
@@ -735,6 +736,7 @@ func TestPromoteKeyringSetFails(t *testing.T) {
 	}
 	before := mustGet(t, s, "billing")
 	clk.Advance(time.Hour)
+	switchedAt := clk.Now().UTC()
 	boom := errors.New("keyring refused")
 	kr.FailWith(func(op, key string) error {
 		if op == "set" && key == vault.SecretKey("billing") {
@@ -753,15 +755,21 @@ func TestPromoteKeyringSetFails(t *testing.T) {
 		t.Errorf("NextSecret = %q, want the staged secret kept for a retry", next)
 	}
 	after := mustGet(t, s, "billing")
-	if !after.SecretSetAt.Equal(before.SecretSetAt) || !after.RotationStartedAt.Equal(before.RotationStartedAt) {
-		t.Errorf("a failed promote changed the index: %+v, want %+v", after, before)
+	if !after.SecretSetAt.Equal(before.SecretSetAt) || after.SecretSwitch == nil {
+		t.Errorf("a failed promote: %+v, want the old date and the switch marked", after)
 	}
-	// A retry works.
+	clk.Advance(time.Hour)
 	if err := s.PromoteNextSecret("billing"); err != nil {
 		t.Errorf("retried PromoteNextSecret: %v", err)
 	}
 	if sec, _ := s.Secret("billing"); sec != "new" {
 		t.Errorf("Secret after the retry = %q, want new", sec)
+	}
+	if c := mustGet(t, s, "billing"); !c.SecretSetAt.Equal(switchedAt) || c.SecretSwitch != nil || !c.RotationStartedAt.IsZero() {
+		t.Errorf("after the retry: %+v, want SecretSetAt %v, no switch, not rotating", c, switchedAt)
+	}
+	if _, ok := kr.Items()["billing/next-secret"]; ok {
+		t.Errorf("the staged secret is still in the keyring")
 	}
 }
 
@@ -791,6 +799,8 @@ func TestPromoteIndexWriteFails(t *testing.T) {
 	}
 }
 
+// A staged secret that cannot be deleted after the switch stays listed for
+// deletion, and the next store opened deletes it.
 func TestPromoteStagedDeleteFails(t *testing.T) {
 	s, kr, _ := newStore(t)
 	mustAdd(t, s, validClient(), "old")
@@ -804,9 +814,8 @@ func TestPromoteStagedDeleteFails(t *testing.T) {
 		}
 		return nil
 	})
-	err := s.PromoteNextSecret("billing")
 	var pe *vault.PartialError
-	if !errors.As(err, &pe) || !slices.Equal(pe.Left, []string{"billing/next-secret"}) {
+	if err := s.PromoteNextSecret("billing"); !errors.As(err, &pe) || !slices.Equal(pe.Left, []string{"billing/next-secret"}) {
 		t.Fatalf("PromoteNextSecret with a failing delete: %v, want a *PartialError leaving billing/next-secret", err)
 	}
 	if sec, _ := s.Secret("billing"); sec != "new" {
@@ -814,6 +823,19 @@ func TestPromoteStagedDeleteFails(t *testing.T) {
 	}
 	if c := mustGet(t, s, "billing"); !c.RotationStartedAt.IsZero() {
 		t.Errorf("the index still marks the client as rotating")
+	}
+	if got, _ := s.Orphans(); !slices.Equal(got, []string{"billing/next-secret"}) {
+		t.Errorf("Orphans = %q, want the staged secret", got)
+	}
+	kr.FailWith(nil)
+	if _, err := vault.Open(s.Dir(), kr); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := kr.Items()["billing/next-secret"]; ok {
+		t.Errorf("opening the store did not delete the listed staged secret")
+	}
+	if got, _ := s.Orphans(); len(got) != 0 {
+		t.Errorf("Orphans after the repair = %q, want none", got)
 	}
 }
 

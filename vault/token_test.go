@@ -91,7 +91,7 @@ func TestScopeSets(t *testing.T) {
 
 func TestKeyringKeys(t *testing.T) {
 	c := vault.Client{Name: "billing", TokenScopeSets: []string{"abcd1234"}}
-	want := []string{"billing/secret", "billing/next-secret", "billing/token", "billing/token@abcd1234"}
+	want := []string{"billing/secret", "billing/next-secret", "billing/new-secret", "billing/token", "billing/token@abcd1234"}
 	if got := vault.KeyringKeys(c); !slices.Equal(got, want) {
 		t.Errorf("KeyringKeys = %q, want %q", got, want)
 	}

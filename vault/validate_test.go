@@ -159,8 +159,10 @@ func TestNormalizeSecret(t *testing.T) {
 		{"s3cret", "s3cret", true},
 		{"s3cret\n", "s3cret", true},
 		{"s3cret\r\n", "s3cret", true},
-		{"s3cret\n\n", "s3cret\n", true}, // only one trailing newline is trimmed
-		{" s3cret ", " s3cret ", true},   // spaces may be part of a secret
+		{"s3cret\n\n", "", false}, // one trailing newline is trimmed; another is a line break inside
+		{"s3c\nret", "", false},
+		{"s3c\x00ret", "", false},
+		{" s3cret ", " s3cret ", true}, // spaces may be part of a secret
 		{long, long, true},
 		{long + "\n", long, true},
 		{"", "", false},
@@ -372,5 +374,43 @@ func TestClientCloneIsDeep(t *testing.T) {
 	}
 	if got := c.Audience(); got != "a" {
 		t.Errorf("Audience() = %q, want %q", got, "a")
+	}
+}
+
+func TestValidateNameRefusesLeadingDash(t *testing.T) {
+	for _, name := range []string{"-x", "--yes", "-"} {
+		wantField(t, "ValidateName("+name+")", vault.ValidateName(name), "name")
+	}
+	if err := vault.ValidateName("x-"); err != nil {
+		t.Errorf("ValidateName(x-) = %v, want nil", err)
+	}
+}
+
+func TestValidateClientID(t *testing.T) {
+	for _, id := range []string{"m2m-client-test-1", "a b", "~!@#$%^&*()"} {
+		if err := vault.ValidateClientID(id); err != nil {
+			t.Errorf("ValidateClientID(%q) = %v, want nil", id, err)
+		}
+	}
+	for _, id := range []string{"", "a\x1b[31m", "a\x07", "a\tb", "a\nb", "caf\u00e9", "a\x7f"} {
+		wantField(t, "ValidateClientID("+strconvQuote(id)+")", vault.ValidateClientID(id), "client_id")
+	}
+}
+
+func TestSecretWarning(t *testing.T) {
+	if w := vault.SecretWarning(" s3cret\n"); w == "" {
+		t.Errorf("SecretWarning of a secret with a leading space is empty")
+	}
+	if w := vault.SecretWarning("s3cret\n"); w != "" {
+		t.Errorf("SecretWarning(s3cret) = %q, want none", w)
+	}
+}
+
+// A UTF-8 byte order mark, as some Windows editors write, is no corruption.
+func TestDecodeIndexBOM(t *testing.T) {
+	data := "\xEF\xBB\xBF" + `{"schema": 1, "clients": [{"name": "billing", "client_id": "id", "token_url": "https://auth.example.com/t", "secret_set_at": "2026-01-01T00:00:00Z", "created_at": "2026-01-01T00:00:00Z"}]}`
+	clients, err := vault.DecodeIndex([]byte(data))
+	if err != nil || len(clients) != 1 {
+		t.Errorf("DecodeIndex with a BOM = %v, %v; want one client", clients, err)
 	}
 }
