@@ -1,6 +1,8 @@
 package vault
 
 import (
+	"encoding/json"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -91,6 +93,9 @@ type Client struct {
 	// rotation's switch), so that a kill midway is finished by the next
 	// command instead of leaving a new secret with its old date.
 	SecretSwitch *SecretSwitch `json:"secret_switch,omitempty"`
+	// Unknown holds the fields a newer version of Tokentray wrote for this
+	// client, kept as they are so that they survive a write by this one.
+	Unknown map[string]json.RawMessage `json:"-"`
 }
 
 // SecretSwitch records a secret change in progress: the new secret is in the
@@ -120,6 +125,7 @@ func (c Client) Clone() Client {
 		sw := *c.SecretSwitch
 		c.SecretSwitch = &sw
 	}
+	c.Unknown = maps.Clone(c.Unknown)
 	if c.EndpointParams != nil {
 		p := make(url.Values, len(c.EndpointParams))
 		for k, v := range c.EndpointParams {

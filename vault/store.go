@@ -75,6 +75,9 @@ type index struct {
 	// in between leaves no orphan). Every command that opens the store
 	// retries them; see repairLocked.
 	Pending []string `json:"pending_deletions,omitempty"`
+	// Unknown holds the top-level fields a newer version wrote, kept as they
+	// are (see unknown.go).
+	Unknown map[string]json.RawMessage `json:"-"`
 }
 
 // Open opens the store in dir, creating the directory (mode 0700) when
@@ -230,11 +233,14 @@ func (s *Store) readIndex() (index, error) {
 }
 
 // write replaces the index atomically and keeps the previous one as backup.
+// It runs with the index lock held, so a temporary file of an earlier write
+// found now was left by a writer that was killed: it is removed first.
 func (s *Store) write(ix index) error {
 	data, err := encodeIndex(ix)
 	if err != nil {
 		return fmt.Errorf("vault: encode index: %w", err)
 	}
+	s.removeStaleTemps()
 	path := s.IndexPath()
 	if old, err := os.ReadFile(path); err == nil && len(old) > 0 {
 		if _, err := DecodeIndex(old); err == nil {
@@ -247,6 +253,38 @@ func (s *Store) write(ix index) error {
 		return fmt.Errorf("vault: write index: %w", err)
 	}
 	return nil
+}
+
+// removeStaleTemps removes the temporary files that writeFileAtomic makes
+// beside the index and its backup (".clients.json123" on unix,
+// ".clients.json.tmp123" on Windows) and that a killed write leaves behind.
+// Best effort: a file that cannot be removed is tried again next time.
+func (s *Store) removeStaleTemps() {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if isStaleTemp(e.Name()) && e.Type().IsRegular() {
+			_ = os.Remove(filepath.Join(s.dir, e.Name()))
+		}
+	}
+}
+
+// isStaleTemp reports whether name is a temporary file of writeFileAtomic
+// for the index or its backup.
+func isStaleTemp(name string) bool {
+	for _, base := range []string{IndexFile, BackupFile} {
+		rest, ok := strings.CutPrefix(name, "."+base)
+		if !ok {
+			continue
+		}
+		rest = strings.TrimPrefix(rest, ".tmp")
+		if rest != "" && strings.Trim(rest, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // locked runs f with the inter-process index lock held.
