@@ -5,7 +5,7 @@
 # dunst, an SNI tray host), and the Go modules.
 #
 #   scripts/setup-debian.sh          # to build and run the app
-#   scripts/setup-debian.sh --tests  # also: staticcheck and the Ory Hydra test server
+#   scripts/setup-debian.sh --tests  # also: staticcheck, the Ory Hydra and HashiCorp Vault test servers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,5 +62,6 @@ if [[ $tests == 1 ]]; then
     GOFLAGS= go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
   fi
   scripts/build-hydra.sh
+  scripts/build-vault.sh
 fi
 echo "setup: done"
