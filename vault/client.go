@@ -82,6 +82,12 @@ type Client struct {
 	// TokenScopeSets records the scope subsets whose tokens are cached in the
 	// keyring (besides the default set), so Remove can delete them all.
 	TokenScopeSets []string `json:"token_scope_sets,omitempty"`
+	// Source is the name of the team source the client comes from (see
+	// Source); empty for a client of the local index. Problem, set only on
+	// a source's client, says why its entry cannot be used (a missing
+	// field, a bad token URL): such a client is listed, not hidden.
+	Source  string `json:"source,omitempty"`
+	Problem string `json:"problem,omitempty"`
 }
 
 // Environment returns the override when set, else the inferred environment.

@@ -57,6 +57,7 @@ type Store struct {
 	// temporary file and before it replaces the old one (tests inject
 	// failures here).
 	beforeReplace func() error
+	sources       []Source // clients besides the local index (source.go)
 }
 
 // Option configures a Store.
@@ -242,10 +243,13 @@ func find(clients []Client, name string) int {
 }
 
 // List returns every client, sorted by name.
-func (s *Store) List() ([]Client, error) { return s.read() }
+func (s *Store) List() ([]Client, error) { return s.withSources(s.read()) }
 
 // Get returns the client called name, or an error wrapping ErrNoClient.
 func (s *Store) Get(name string) (Client, error) {
+	if src := s.sourceOf(name); src != nil {
+		return src.Get(name)
+	}
 	clients, err := s.read()
 	if err != nil {
 		return Client{}, err
@@ -261,6 +265,9 @@ func (s *Store) Get(name string) (Client, error) {
 // none until SetSecret. CreatedAt defaults to now; the bookkeeping fields
 // (RotationStartedAt, TokenScopeSets) of an existing client are kept.
 func (s *Store) Put(c Client) error {
+	if src := s.sourceOf(c.Name); src != nil {
+		return readOnly("put", c.Name, src)
+	}
 	c, err := c.Normalize()
 	if err != nil {
 		return fmt.Errorf("vault: put %q: %w", c.Name, err)
@@ -305,6 +312,9 @@ func (s *Store) Add(c Client, secret string) error {
 		c.SecretSetAt = now
 	}
 	c.RotationStartedAt, c.TokenScopeSets = time.Time{}, nil
+	if err := s.checkFree(c.Name); err != nil {
+		return fmt.Errorf("vault: add %q: %w", c.Name, err)
+	}
 	return s.modify(func(clients []Client) ([]Client, error) {
 		if find(clients, c.Name) >= 0 {
 			return nil, fmt.Errorf("vault: add %q: %w (edit it, or remove it first)", c.Name, ErrExists)
@@ -345,6 +355,9 @@ func (s *Store) Update(name string, f func(c *Client) error) error {
 // keyring deletions fail, the client is gone from the index and the error is
 // a *PartialError listing the keys that remain.
 func (s *Store) Remove(name string) error {
+	if src := s.sourceOf(name); src != nil {
+		return readOnly("remove", name, src)
+	}
 	var removed Client
 	err := s.modify(func(clients []Client) ([]Client, error) {
 		i := find(clients, name)
@@ -422,6 +435,9 @@ func (s *Store) SetSecret(name, secret string) error {
 
 // Secret returns the client's secret from the keyring.
 func (s *Store) Secret(name string) (string, error) {
+	if src := s.sourceOf(name); src != nil {
+		return src.Secret(name)
+	}
 	v, err := s.keyring.Get(secretKey(name))
 	if err != nil {
 		return "", fmt.Errorf("vault: secret of %q: %w", name, err)
@@ -438,7 +454,7 @@ func (s *Store) SetToken(name string, scopes []string, t Token) error {
 	if err != nil {
 		return fmt.Errorf("vault: cache token of %q: %w", name, err)
 	}
-	if set != "" {
+	if set != "" && s.sourceOf(name) == nil {
 		// Record the scope set first so Remove finds the item later.
 		err := s.modify(func(clients []Client) ([]Client, error) {
 			i := find(clients, name)
