@@ -23,6 +23,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/teamkv"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -90,6 +91,7 @@ var commandTable = []struct {
 	{"export", (*app).exportCommand},
 	{"import", (*app).importCommand},
 	{"version", (*app).versionCommand},
+	{"team", (*app).teamCommand},
 }
 
 // app is one run of the command line: the environment plus the global
@@ -248,6 +250,11 @@ func (a *app) openStore() (*vault.Store, error) {
 	if a.now != nil {
 		opts = append(opts, vault.WithClock(a.now))
 	}
+	teams, err := teamkv.OpenAll(dir, kr, a.teamOptions())
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, vault.WithSources(teamkv.Sources(teams)...))
 	s, err := vault.Open(dir, kr, opts...)
 	if err != nil {
 		return nil, err

@@ -26,6 +26,11 @@ type clientJSON struct {
 	Audience       string       `json:"audience,omitempty"`
 	TokenExpiresAt *time.Time   `json:"token_expires_at"` // null: no cached token (or the keyring did not answer)
 	Rotation       rotationJSON `json:"rotation"`
+	// Source is the team a client comes from ("" for a local client); Team
+	// is its badge; Problem says why a team entry cannot be used.
+	Source  string `json:"source,omitempty"`
+	Team    bool   `json:"team,omitempty"`
+	Problem string `json:"problem,omitempty"`
 }
 
 type rotationJSON struct {
@@ -85,6 +90,9 @@ func (r clientRow) json() clientJSON {
 		Scopes:      c.Scopes,
 		AuthStyle:   string(c.AuthStyle),
 		Audience:    c.Audience(),
+		Source:      c.Source,
+		Team:        c.Source != "",
+		Problem:     c.Problem,
 		Rotation: rotationJSON{
 			Status:     string(r.rot.State),
 			InProgress: !c.RotationStartedAt.IsZero(),
@@ -155,9 +163,10 @@ EXAMPLE
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tCLIENT ID\tENV\tSCOPES\tTOKEN\tROTATION")
 			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.c.Name, r.c.ClientID, r.c.Environment(),
-					orDash(strings.Join(r.c.Scopes, " ")), expiryText(r, now), r.rot.Label())
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", nameCell(r.c), r.c.ClientID, r.c.Environment(),
+					orDash(strings.Join(r.c.Scopes, " ")), expiryText(r, now), rotationCell(r))
 			}
+			a.teamNotes(s)
 			return tw.Flush()
 		},
 	}
@@ -197,4 +206,20 @@ func shortDuration(d time.Duration) string {
 		return fmt.Sprintf("%dm", int(d.Round(time.Minute)/time.Minute))
 	}
 	return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
+}
+
+// nameCell is a client's name with its team badge: "acme.billing [team acme]".
+func nameCell(c vault.Client) string {
+	if c.Source == "" {
+		return c.Name
+	}
+	return c.Name + " [team " + c.Source + "]"
+}
+
+// rotationCell is the rotation label, or why a team entry is broken.
+func rotationCell(r clientRow) string {
+	if r.c.Problem != "" {
+		return "broken: " + r.c.Problem
+	}
+	return r.rot.Label()
 }

@@ -54,6 +54,7 @@ EXAMPLE
 			} else {
 				err = a.writeStatus(rows)
 			}
+			a.teamNotes(s)
 			if err != nil {
 				return err
 			}
@@ -84,11 +85,11 @@ func (a *app) writeStatus(rows []clientRow) error {
 			age = days(r.rot.AgeDays)
 			dueAt = r.rot.DueAt.Local().Format("2006-01-02")
 		}
-		status := r.rot.Label()
+		status := rotationCell(r)
 		if !r.c.RotationStartedAt.IsZero() {
 			status += " (rotation in progress)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.c.Name, r.c.Environment(), age, dueAt, status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", nameCell(r.c), r.c.Environment(), age, dueAt, status)
 	}
 	return tw.Flush()
 }

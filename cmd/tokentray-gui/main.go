@@ -53,7 +53,7 @@ func run(args []string) error {
 		}
 		*dir = d
 	}
-	store, err := vault.OpenSystem(*dir)
+	store, err := openWithTeams(*dir)
 	if err != nil {
 		return err
 	}
@@ -76,6 +76,7 @@ func runApp(a fyne.App, store *vault.Store, title string, demo ui.DemoControl, t
 		return fmt.Errorf("start refresher: %w", err)
 	}
 	u := ui.New(a, ui.Options{Store: store, Refresher: r, Title: title, Demo: demo})
+	go sweepTeams(ctx, store, r, a)
 	go func() {
 		<-ctx.Done()
 		u.Quit()
