@@ -340,10 +340,11 @@ func (a *app) printError(err error) {
 	fmt.Fprintf(a.stderr, "tokentray: %s\n", msg)
 }
 
-// describe returns the message for a person: a refresher.Error's sentence
-// without the package prefix, else the error's text.
+// describe returns the message for a person: the sentence of the
+// refresher.Error in err's chain (its Words, said once in the refresher),
+// else the error's text.
 func describe(err error) string {
-	if re, ok := err.(*refresher.Error); ok {
+	if re, ok := errors.AsType[*refresher.Error](err); ok {
 		return re.Message()
 	}
 	return err.Error()

@@ -63,6 +63,10 @@ func TestRotateCommand(t *testing.T) {
 	if code != ExitRejected || !strings.Contains(stderr, "--finish") {
 		t.Errorf("rotate with a wrong secret: exit %d, stderr %q; want %d and a hint", code, stderr, ExitRejected)
 	}
+	// The current secret is fine: no advice to replace it.
+	if strings.Contains(stderr, "set-secret") || !strings.Contains(stderr, `rejected the secret tried for "billing"`) {
+		t.Errorf("rotate with a wrong secret: stderr %q; want the new secret named as rejected, no set-secret", stderr)
+	}
 	if got, _ := h.store().Secret("billing"); got != old {
 		t.Errorf("after a failed proof the current secret changed")
 	}

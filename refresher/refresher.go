@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,11 +131,20 @@ func New(opts Options) *Refresher {
 func (r *Refresher) now() time.Time { return r.opts.Now().Round(0) }
 
 // margin is how long before expiry t is refreshed: max(MarginMin,
-// MarginFraction of its lifetime). A token living less than MarginMin is
-// never fresh: Token fetches on every call (lower MarginMin for such
-// servers), and the scheduler refreshes it at half its life.
+// MarginFraction of its lifetime), but never more than half its lifetime,
+// so that every token is reused for at least half of its life (a 5-minute
+// token, Keycloak's default, gets a 2m30s margin; a 30-second one 15s).
 func (r *Refresher) margin(t vault.Token) time.Duration {
-	return max(r.opts.MarginMin, time.Duration(r.opts.MarginFraction*float64(t.Lifetime())))
+	return marginOf(t.Lifetime(), r.opts.MarginMin, r.opts.MarginFraction)
+}
+
+// marginOf is the refresh margin of a token living life:
+// min(max(floor, fraction*life), life/2). A lifetime <= 0 has no margin.
+func marginOf(life, floor time.Duration, fraction float64) time.Duration {
+	if life <= 0 {
+		return 0
+	}
+	return min(max(floor, time.Duration(fraction*float64(life))), life/2)
 }
 
 // fresh reports whether t has more than the margin and minTTL left at now.
@@ -171,7 +181,7 @@ func (r *Refresher) entryLocked(name string) (*entry, error) {
 		if errors.Is(err, vault.ErrNoClient) {
 			return nil, fmt.Errorf("refresher: no client called %q: run tokentray list to see the names: %w", name, err)
 		}
-		return nil, &Error{Class: ClassConfig, Client: name, Err: err, cause: "cannot read the client index", hint: "run: tokentray doctor"}
+		return nil, &Error{Class: ClassConfig, Client: name, Err: err, cause: "cannot read the client index", fix: "run: tokentray doctor"}
 	}
 	e := r.newEntry(c)
 	r.clients[name] = e
@@ -214,8 +224,8 @@ func scopeSet(c vault.Client, asked []string) (set, requested []string, err *Err
 	}
 	if extra := vault.MissingScopes(norm, c.Scopes); len(extra) > 0 {
 		return nil, nil, &Error{Class: ClassScope, Client: c.Name, Host: hostOf(c.TokenURL), Scopes: extra,
-			Err:  fmt.Errorf("scopes %v are not among the client's", extra),
-			hint: fmt.Sprintf("%v are not among the client's scopes; add them with: tokentray edit %s", extra, c.Name)}
+			Err:   fmt.Errorf("scopes %v are not among the client's", extra),
+			cause: strings.Join(extra, " ") + " are not among its scopes"}
 	}
 	if vault.SameScopes(norm, c.Scopes) {
 		return nil, slices.Clone(c.Scopes), nil
@@ -368,8 +378,10 @@ func (r *Refresher) dueAt(t vault.Token) time.Time {
 }
 
 // autoDueAt is when the scheduler refreshes a slot on its own: at dueAt,
-// but not before half the token's life (at least a second), so that a
-// token shorter-lived than the margin does not make it fetch in a loop.
+// but not before half the token's life (at least a second): the jitter
+// never makes the scheduler replace a token Token would still serve from
+// its cache for a while, and a very short-lived token does not make it
+// fetch in a loop.
 func autoDueAt(s *slot) time.Time {
 	floor := s.tok.FetchedAt.Add(max(s.tok.Lifetime()/2, time.Second))
 	if s.dueAt.Before(floor) {
@@ -436,7 +448,7 @@ func (r *Refresher) fetch(ctx context.Context, name, key string, set, requested 
 		return res, &Error{Class: ClassConfig, Client: name,
 			Err:   fmt.Errorf("token valid for %v, less than the %v asked for", rem.Round(time.Second), opts.MinTTL),
 			cause: fmt.Sprintf("the server issues tokens valid for %v, less than the %v asked for", res.Token.Lifetime().Round(time.Second), opts.MinTTL),
-			hint:  "ask for a shorter minimum lifetime"}
+			fix:   "ask for a shorter minimum lifetime (--min-ttl)"}
 	}
 	return res, nil
 }
@@ -532,7 +544,7 @@ func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key s
 		// A local file problem (permissions, a full disk), not the network.
 		return flight{err: &Error{Class: ClassConfig, Client: name, Host: host, Err: err,
 			cause: "cannot take its lock file: " + sanitize(err.Error(), nil, 200),
-			hint:  "check that the configuration directory is writable; run: tokentray doctor"}}
+			fix:   "check that the configuration directory is writable; run: tokentray doctor"}}
 	}
 	defer unlock()
 	var cached *vault.Token
@@ -631,7 +643,7 @@ func (r *Refresher) failLocked(e *entry, s *slot, err *Error, now time.Time) {
 	}
 	first := s.err == nil || s.err.Class != err.Class
 	switch err.Class {
-	case ClassRejected, ClassConfig:
+	case ClassRejected, ClassConfig, ClassEndpoint:
 		s.held = true
 		s.nextAttempt = time.Time{}
 	case ClassRateLimited:
@@ -648,6 +660,9 @@ func (r *Refresher) failLocked(e *entry, s *slot, err *Error, now time.Time) {
 	if usable(s.tok, now, 0) {
 		err.ValidUntil = s.tok.Expiry
 	}
+	// Only the scheduler retries on its own; a one-shot caller (the
+	// command line) has nothing retrying.
+	err.Retrying = !s.held && r.sched != nil
 	s.err = err.clone()
 	lvl := slog.LevelWarn
 	if !first {

@@ -542,6 +542,44 @@ func TestSchedulerShortLivedTokensDoNotHammer(t *testing.T) {
 	})
 }
 
+// Whatever the lifetime, the scheduler refreshes a token before it expires
+// and not before half of its life, and a Token call between refreshes is
+// served from memory.
+func TestSchedulerRefreshesEveryLifetimeBeforeExpiry(t *testing.T) {
+	for _, life := range []time.Duration{30 * time.Second, 5 * time.Minute, time.Hour, 24 * time.Hour} {
+		t.Run(life.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := newBubble(t, func(o *Options) { o.Jitter = 0 }) // default jitter
+				b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+					tokenOK(w, map[string]any{"access_token": fmt.Sprintf("t%d", n), "expires_in": int(life.Seconds())})
+				})
+				b.start(t)
+				defer b.stop(t)
+				for range 3 {
+					before := b.srv.count()
+					st, _ := b.r.State("billing")
+					if st.RefreshAt.IsZero() || !st.RefreshAt.Before(st.Expiry) || st.RefreshAt.Before(st.FetchedAt.Add(life/2)) {
+						t.Fatalf("RefreshAt %v; want in [%v, %v)", st.RefreshAt, st.FetchedAt.Add(life/2), st.Expiry)
+					}
+					time.Sleep(time.Until(st.RefreshAt) - time.Millisecond)
+					synctest.Wait()
+					if res, err := b.r.Token(context.Background(), "billing", TokenOptions{}); err != nil || res.Source != FromMemory {
+						t.Fatalf("just before the refresh: Source %q, err %v; want memory", res.Source, err)
+					}
+					time.Sleep(time.Millisecond)
+					synctest.Wait()
+					if got := b.srv.count(); got != before+1 {
+						t.Fatalf("requests at RefreshAt = %d; want %d", got, before+1)
+					}
+					if now := time.Now(); !now.Before(st.Expiry) {
+						t.Fatalf("refreshed at %v, not before the expiry %v", now, st.Expiry)
+					}
+				}
+			})
+		})
+	}
+}
+
 // A client added by another process (the command line, on the same
 // directory) is picked up by the next sweep, without a Reload call.
 func TestSchedulerSeesClientsAddedByAnotherProcess(t *testing.T) {
