@@ -175,6 +175,7 @@ type teamJSON struct {
 	SyncedAt     *time.Time `json:"synced_at"`
 	OfflineSince *time.Time `json:"offline_since"`
 	LoginNeeded  bool       `json:"login_needed"`
+	NoIndex      bool       `json:"no_index"` // each sync reads every entry
 	TokenExpiry  *time.Time `json:"vault_token_expiry"`
 	Problem      string     `json:"problem,omitempty"`
 }
@@ -208,7 +209,7 @@ func (a *app) teamListCommand() *ffcli.Command {
 				st, cfg := t.Status(), t.Config()
 				out = append(out, teamJSON{Name: cfg.Name, Addr: cfg.Addr, Mount: cfg.Mount, Prefix: cfg.Prefix, Namespace: cfg.Namespace,
 					Clients: st.Clients, Broken: st.Broken, SyncedAt: timePtr(st.SyncedAt), OfflineSince: timePtr(st.OfflineSince),
-					LoginNeeded: st.LoginNeeded, TokenExpiry: timePtr(st.TokenExpiry), Problem: st.Problem})
+					LoginNeeded: st.LoginNeeded, NoIndex: st.NoIndex, TokenExpiry: timePtr(st.TokenExpiry), Problem: st.Problem})
 			}
 			if *asJSON {
 				enc := json.NewEncoder(a.stdout)
@@ -223,6 +224,9 @@ func (a *app) teamListCommand() *ffcli.Command {
 			fmt.Fprintln(tw, "TEAM\tVAULT\tPATH\tCLIENTS\tSTATE")
 			for i, j := range out {
 				state := "synced " + orDash(shortTime(j.SyncedAt))
+				if j.NoIndex {
+					state += fmt.Sprintf(" (no _index entry: each sync reads every entry; a team admin runs tokentray team reindex %s)", j.Name)
+				}
 				if line := ts[i].Status().Line(); line != "" {
 					state = line
 				}
