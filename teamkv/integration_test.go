@@ -360,8 +360,12 @@ func TestBrokenEntriesAreListed(t *testing.T) {
 	if strings.Contains(problems["acme.bad-url"], "s3cr3t-value") {
 		t.Fatal("a problem holds the secret")
 	}
-	if _, err := m.token(t, "acme.bad-url"); err == nil || !strings.Contains(err.Error(), "broken") {
-		t.Fatalf("token of a broken entry: err = %v, want it called broken", err)
+	if _, err := m.token(t, "acme.no-secret"); err == nil || !strings.Contains(err.Error(), "the team's entry is broken: client_secret is missing") ||
+		!strings.Contains(err.Error(), "fixes it in Vault") {
+		t.Fatalf("token of a broken entry: err = %v, want it called broken with what to do", err)
+	}
+	if _, err := m.token(t, "acme.bad-url"); err == nil {
+		t.Fatal("token of an entry with a plain-http token URL: no error")
 	}
 }
 

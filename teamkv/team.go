@@ -238,11 +238,16 @@ func (t *Team) Secret(name string) (string, error) {
 		return "", err
 	}
 	if e.Client.Problem != "" {
-		return "", fmt.Errorf("teamkv: %q: the team's entry is broken: %s (fix it in Vault)", name, e.Client.Problem)
+		return "", &vault.SourceError{Source: t.cfg.Name, Client: name,
+			Problem: "the team's entry is broken: " + e.Client.Problem, Fix: "a team admin fixes it in Vault"}
 	}
 	v, err := t.kr.Get(secretKey(t.cfg.Name, e.Entry))
+	if errors.Is(err, vault.ErrNotFound) {
+		return "", &vault.SourceError{Source: t.cfg.Name, Client: name,
+			Problem: "its secret is not cached on this computer", Fix: "run: tokentray team sync " + t.cfg.Name}
+	}
 	if err != nil {
-		return "", fmt.Errorf("teamkv: secret of %q: %w (run tokentray team sync %s)", name, err, t.cfg.Name)
+		return "", fmt.Errorf("teamkv: secret of %q: %w", name, err)
 	}
 	var cs cachedSecret
 	if err := json.Unmarshal([]byte(v), &cs); err != nil || cs.Secret == "" {

@@ -87,3 +87,17 @@ var ErrReadOnly = errors.New("the client comes from a team source and is changed
 func readOnly(op, name string, src Source) error {
 	return fmt.Errorf("vault: %s %q: %w (team %q)", op, name, ErrReadOnly, src.Name())
 }
+
+// SourceError is a source's reason why a client cannot be used: its entry
+// is broken, or nothing is cached yet. Problem is the facts, Fix what to do
+// (both lower case, never a secret).
+type SourceError struct {
+	Source  string
+	Client  string
+	Problem string
+	Fix     string
+}
+
+func (e *SourceError) Error() string {
+	return fmt.Sprintf("%q (team %s): %s; %s", e.Client, e.Source, e.Problem, e.Fix)
+}
