@@ -24,6 +24,7 @@ import (
 
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/teamkv"
+	"github.com/tokentray/tokentray/textsafe"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -294,7 +295,7 @@ func (a *app) infof(format string, args ...any) {
 	if a.quiet {
 		return
 	}
-	fmt.Fprintf(a.stderr, "tokentray: "+format+"\n", args...)
+	fmt.Fprintf(a.stderr, "tokentray: %s\n", textsafe.Escapef(format, args...))
 }
 
 // warnf prints a warning on stderr unless --quiet.
@@ -302,12 +303,12 @@ func (a *app) warnf(format string, args ...any) {
 	if a.quiet {
 		return
 	}
-	fmt.Fprintf(a.stderr, "tokentray: warning: "+format+"\n", args...)
+	fmt.Fprintf(a.stderr, "tokentray: warning: %s\n", textsafe.Escapef(format, args...))
 }
 
 // errorf prints an error message on stderr, even with --quiet.
 func (a *app) errorf(format string, args ...any) {
-	fmt.Fprintf(a.stderr, "tokentray: "+format+"\n", args...)
+	fmt.Fprintf(a.stderr, "tokentray: %s\n", textsafe.Escapef(format, args...))
 }
 
 // printError prints the error that ends a run on stderr, with a hint when
@@ -321,10 +322,10 @@ func (a *app) printError(err error) {
 	var ue *usageError
 	if errors.As(err, &ue) {
 		if ue.cmd == "tokentray" {
-			fmt.Fprintf(a.stderr, "tokentray: %s\n", ue.msg)
+			fmt.Fprintf(a.stderr, "tokentray: %s\n", textsafe.Escape(ue.msg))
 			return
 		}
-		fmt.Fprintf(a.stderr, "tokentray %s: %s\n", ue.cmd, ue.msg)
+		fmt.Fprintf(a.stderr, "tokentray %s: %s\n", ue.cmd, textsafe.Escape(ue.msg))
 		if cmd, ok := a.cmds[ue.cmd]; ok && cmd.ShortUsage != "" {
 			fmt.Fprintf(a.stderr, "usage: %s\n", cmd.ShortUsage)
 		}
@@ -337,7 +338,7 @@ func (a *app) printError(err error) {
 	if (errors.Is(err, vault.ErrKeyringUnavailable) || errors.Is(err, vault.ErrKeyringLocked)) && !strings.Contains(msg, "doctor") {
 		msg += " (tokentray doctor checks the keyring and says how to fix it)"
 	}
-	fmt.Fprintf(a.stderr, "tokentray: %s\n", msg)
+	fmt.Fprintf(a.stderr, "tokentray: %s\n", textsafe.Escape(msg))
 }
 
 // describe returns the message for a person: the sentence of the

@@ -20,6 +20,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/rotation"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -321,7 +322,7 @@ func TestStatus(t *testing.T) {
 	if !strings.Contains(stderr, "older, old") {
 		t.Errorf("status --due stderr %q; want the overdue names", stderr)
 	}
-	var got []clientJSON
+	var got []rotation.Report
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("status --json: %v\n%s", err, stdout)
 	}

@@ -39,8 +39,8 @@ func (e *childExit) Error() string { return fmt.Sprintf("command exited with cod
 
 // ExitCode maps an error to the process exit code: nil 0; usage errors 2;
 // an unknown client 3; a refresher.Error by its class (rejected 4, scope and
-// target 5, transient, rate-limited and endpoint 6, keyring 7); keyring unavailable or locked 7;
-// anything else 1.
+// target 5, transient, rate-limited and endpoint 6, keyring 7); a token unfit
+// to print 6; keyring unavailable or locked 7; anything else 1.
 func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
@@ -49,6 +49,10 @@ func ExitCode(err error) int {
 	if errors.As(err, &ce) {
 		return ce.code
 	}
+	var cr *cannotRun
+	if errors.As(err, &cr) {
+		return cr.code
+	}
 	var df *doctorFailed
 	if errors.As(err, &df) {
 		return df.code
@@ -56,6 +60,10 @@ func ExitCode(err error) int {
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return ExitUsage
+	}
+	var ut *unprintableToken
+	if errors.As(err, &ut) {
+		return ExitEndpoint
 	}
 	var re *refresher.Error
 	if errors.As(err, &re) {

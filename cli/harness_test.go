@@ -35,13 +35,18 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// signalChild says "ready", waits for SIGTERM and exits with 42.
+// childCodes are the exit codes of signalChild, by the signal it got.
+var childCodes = map[os.Signal]int{syscall.SIGTERM: 42, syscall.SIGHUP: 43, syscall.SIGQUIT: 44, syscall.SIGINT: 45}
+
+// signalChild says "ready", waits for one of the signals of childCodes and
+// exits with its code.
 func signalChild() {
 	c := make(chan os.Signal, 1)
-	signal.Notify(c, syscall.SIGTERM)
+	for s := range childCodes {
+		signal.Notify(c, s)
+	}
 	fmt.Println("ready")
-	<-c
-	os.Exit(42)
+	os.Exit(childCodes[<-c])
 }
 
 // tokenServer is an httptest RFC 6749 token endpoint for the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokentray/tokentray/catalog"
 	"github.com/tokentray/tokentray/jwtinfo"
+	"github.com/tokentray/tokentray/textsafe"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -104,9 +105,12 @@ EXAMPLES
 				out.ExpiresAt, out.SecondsLeft = &e, &left
 			}
 			if *asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+				b, err := json.MarshalIndent(out, "", "  ")
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(a.stdout, "%s\n", textsafe.JSON(b))
+				return err
 			}
 			return a.printInspect(out, expiry)
 		},
@@ -116,8 +120,8 @@ EXAMPLES
 func (a *app) printInspect(out inspectJSON, expiry time.Time) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	if out.Client != "" {
-		fmt.Fprintf(tw, "client\t%s\n", out.Client)
-		fmt.Fprintf(tw, "source\t%s\n", out.Source)
+		fmt.Fprintln(tw, row("client", out.Client))
+		fmt.Fprintln(tw, row("source", out.Source))
 	}
 	fmt.Fprintf(tw, "fingerprint\t%s\n", out.Fingerprint)
 	switch {
@@ -133,13 +137,13 @@ func (a *app) printInspect(out inspectJSON, expiry time.Time) error {
 		if i == 0 {
 			label = "scopes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", label, s, catalog.Describe(s))
+		fmt.Fprintln(tw, row(label, s, catalog.Describe(s)))
 	}
 	if len(out.Scopes) == 0 {
 		fmt.Fprintf(tw, "scopes\t-\n")
 	}
 	if len(out.Missing) > 0 {
-		fmt.Fprintf(tw, "not granted\t%s\n", strings.Join(out.Missing, " "))
+		fmt.Fprintln(tw, row("not granted", strings.Join(out.Missing, " ")))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -156,7 +160,9 @@ func (a *app) printInspect(out inspectJSON, expiry time.Time) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "%s %s\n", part.name, b)
+		// JSON escapes C0 controls in strings but not DEL, C1 or direction
+		// overrides: textsafe.JSON does.
+		fmt.Fprintf(a.stdout, "%s %s\n", part.name, textsafe.JSON(b))
 	}
 	return nil
 }

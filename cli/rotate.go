@@ -208,7 +208,7 @@ func (r *rotateRun) status(ctx context.Context) error {
 		if remote.Rotating() {
 			state = "rotation pending at Stytch (next secret ..." + remote.NextClientSecretLastFour + "): --finish completes it, --cancel cancels it"
 		}
-		fmt.Fprintf(r.a.stdout, "%s\tStytch secret ...%s\t%s\n", r.name, remote.ClientSecretLastFour, state)
+		fmt.Fprintln(r.a.stdout, row(r.name, "Stytch secret ..."+remote.ClientSecretLastFour, state)) // Stytch's text, escaped
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tokentray/tokentray/hydratest"
 	"github.com/tokentray/tokentray/jwtinfo"
+	"github.com/tokentray/tokentray/rotation"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -155,7 +156,7 @@ func TestScenarioHydra(t *testing.T) {
 	}
 
 	stdout, _ = run(0, "", "list", "--json")
-	var list []clientJSON
+	var list []rotation.Report
 	if err := json.Unmarshal([]byte(stdout), &list); err != nil {
 		t.Fatalf("list --json: %v\n%s", err, stdout)
 	}

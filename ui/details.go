@@ -453,7 +453,7 @@ func agoText(t, now time.Time) string {
 
 func dueText(r vault.RotationStatus) string {
 	if r.DaysLeft < 0 {
-		return "overdue by " + days(-r.DaysLeft)
+		return "overdue by " + vault.DaysText(-r.DaysLeft)
 	}
 	return dueIn(r.DaysLeft)
 }

@@ -18,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/rotation"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -313,31 +314,32 @@ func TestRotationExportHasNoSecrets(t *testing.T) {
 	rows := rotationRows([]refresher.State{a, b, c}, t0)
 	var order []string
 	for _, r := range rows {
-		order = append(order, r.Name+":"+r.Status)
+		order = append(order, r.Name+":"+string(r.Rotation.Status))
 	}
 	if got, want := strings.Join(order, " "), "bravo:overdue charlie:due-soon alpha:ok"; got != want {
 		t.Errorf("rotation rows: got %q; want %q", got, want)
 	}
 	var csvBuf, jsonBuf bytes.Buffer
-	if err := writeRotationCSV(&csvBuf, rows); err != nil {
+	if err := rotation.WriteCSV(&csvBuf, reports(rows)); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeRotationJSON(&jsonBuf, rows, t0); err != nil {
+	if err := rotation.WriteJSON(&jsonBuf, reports(rows)); err != nil {
 		t.Fatal(err)
 	}
-	wantCSV := "name,client_id,environment,status,secret_age_days,days_left,secret_set_at,due_at,rotation_in_progress\n" +
-		"bravo,m2m-client-test-bravo,test,overdue,95,-5,2025-11-27T09:00:00Z,2026-02-25T09:00:00Z,false\n"
+	wantCSV := strings.Join(rotation.CSVColumns, ",") + "\n" +
+		"bravo,m2m-client-test-bravo,"
 	if got := csvBuf.String(); !strings.HasPrefix(got, wantCSV) {
 		t.Errorf("CSV:\ngot  %q\nwant prefix %q", got, wantCSV)
 	}
-	var doc struct {
-		Clients []map[string]any `json:"clients"`
+	if got := csvBuf.String(); !strings.Contains(got, ",2025-11-27T09:00:00Z,,overdue,2026-02-25T09:00:00Z,-5,95,false\n") {
+		t.Errorf("CSV: got %q; want bravo's rotation columns", got)
 	}
+	var doc []rotation.Report
 	if err := json.Unmarshal(jsonBuf.Bytes(), &doc); err != nil {
 		t.Fatalf("JSON export does not parse: %v", err)
 	}
-	if len(doc.Clients) != 3 || doc.Clients[0]["name"] != "bravo" || doc.Clients[0]["days_left"] != float64(-5) {
-		t.Errorf("JSON clients: got %v; want 3 with bravo first, 5 days overdue", doc.Clients)
+	if len(doc) != 3 || doc[0].Name != "bravo" || doc[0].Rotation.DaysLeft == nil || *doc[0].Rotation.DaysLeft != -5 {
+		t.Errorf("JSON clients: got %+v; want 3 with bravo first, 5 days overdue", doc)
 	}
 	for _, out := range []string{csvBuf.String(), jsonBuf.String()} {
 		if strings.Contains(out, "secret\"") || strings.Contains(strings.ToLower(out), "access_token") {

@@ -86,7 +86,7 @@ func (n *notifier) check(st refresher.State, now time.Time, p notifyPrefs) []*fy
 		case rem.Overdue:
 			out = append(out, &fyne.Notification{Title: name + "'s secret is overdue for rotation",
 				Content: fmt.Sprintf("It was due on %s, %s ago. Create a new secret in the provider's dashboard and use Rotate secret.",
-					rot.DueAt.Local().Format("Mon 2 Jan"), days(-rot.DaysLeft))})
+					rot.DueAt.Local().Format("Mon 2 Jan"), vault.DaysText(-rot.DaysLeft))})
 		default:
 			out = append(out, &fyne.Notification{Title: "Rotate " + name + "'s secret soon",
 				Content: fmt.Sprintf("Its secret is due for rotation on %s (%s). Tokens issued with the old secret stay valid until they expire.",
@@ -149,12 +149,5 @@ func dueIn(daysLeft int) string {
 	case daysLeft == 1:
 		return "tomorrow"
 	}
-	return "in " + days(daysLeft)
-}
-
-func days(n int) string {
-	if n == 1 {
-		return "1 day"
-	}
-	return strconv.Itoa(n) + " days"
+	return "in " + vault.DaysText(daysLeft)
 }
