@@ -91,7 +91,8 @@ func newKV(cfg Config, token string, transport http.RoundTripper) (*kv, error) {
 		return nil, fmt.Errorf("teamkv: vault client: %w", err)
 	}
 	c.SetToken(token)
-	c.SetHeaders(http.Header{})
+	// Drop headers from VAULT_HEADERS; keep the api client's SSRF guard.
+	c.SetHeaders(http.Header{api.RequestHeaderName: {"true"}})
 	if cfg.Namespace != "" {
 		c.SetNamespace(cfg.Namespace)
 	} else {
