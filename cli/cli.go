@@ -24,6 +24,7 @@ import (
 
 	"github.com/tokentray/tokentray/agent"
 	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/teamkv"
 	"github.com/tokentray/tokentray/textsafe"
 	"github.com/tokentray/tokentray/vault"
 )
@@ -95,6 +96,7 @@ var commandTable = []struct {
 	{"import", (*app).importCommand},
 	{"autostart", (*app).autostartCommand},
 	{"version", (*app).versionCommand},
+	{"team", (*app).teamCommand},
 }
 
 // app is one run of the command line: the environment plus the global
@@ -253,6 +255,11 @@ func (a *app) openStore() (*vault.Store, error) {
 	if a.now != nil {
 		opts = append(opts, vault.WithClock(a.now))
 	}
+	teams, err := teamkv.OpenAll(dir, kr, a.teamOptions())
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, vault.WithSources(teamkv.Sources(teams)...))
 	s, err := vault.Open(dir, kr, opts...)
 	if err != nil {
 		return nil, err

@@ -101,6 +101,7 @@ EXAMPLE
 			if *asJSON {
 				return a.writeJSON(rows)
 			}
+			a.teamNotes(s)
 			return a.writeList(rows)
 		},
 	}
@@ -115,8 +116,8 @@ func (a *app) writeList(rows []clientRow) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tCLIENT ID\tENV\tSCOPES\tTOKEN\tROTATION")
 	for _, r := range rows {
-		fmt.Fprintln(tw, row(r.c.Name, r.c.ClientID, string(r.c.Environment()),
-			orDash(strings.Join(r.c.Scopes, " ")), expiryText(r, now), r.rot.Label()))
+		fmt.Fprintln(tw, row(nameCell(r.c), r.c.ClientID, string(r.c.Environment()),
+			orDash(strings.Join(r.c.Scopes, " ")), expiryText(r, now), rotationCell(r)))
 	}
 	return tw.Flush()
 }
@@ -165,4 +166,20 @@ func shortDuration(d time.Duration) string {
 		return fmt.Sprintf("%dm", int(d.Round(time.Minute)/time.Minute))
 	}
 	return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
+}
+
+// nameCell is a client's name with its team badge: "acme.billing [team acme]".
+func nameCell(c vault.Client) string {
+	if c.Source == "" {
+		return c.Name
+	}
+	return c.Name + " [team " + c.Source + "]"
+}
+
+// rotationCell is the rotation label, or why a team entry is broken.
+func rotationCell(r clientRow) string {
+	if r.c.Problem != "" {
+		return "broken: " + r.c.Problem
+	}
+	return r.rot.Label()
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/rotation"
 	"github.com/tokentray/tokentray/rotation/stytch"
 	"github.com/tokentray/tokentray/vault"
@@ -99,6 +100,16 @@ EXAMPLES
 			c, err := a.client(s, name)
 			if err != nil {
 				return err
+			}
+			if c.Source != "" {
+				if modes > 0 || *project != "" || *accept || *asJSON {
+					return usagef("rotate", "%s is team %s's client: give only the new secret (a team rotation is proven and written to Vault in one step)", name, c.Source)
+				}
+				hc := a.tokenHTTPClient()
+				return a.rotateTeam(ctx, s, c, func(ctx context.Context, c vault.Client, secret string) error {
+					_, err := refresher.Exchange(ctx, hc, c, secret, nil)
+					return err
+				})
 			}
 			if *login {
 				secret, err := a.readSecret("Stytch project secret for " + *project + ": ")

@@ -54,6 +54,7 @@ EXAMPLE
 			} else {
 				err = a.writeStatus(rows)
 			}
+			a.teamNotes(s)
 			if err != nil {
 				return err
 			}
@@ -84,11 +85,11 @@ func (a *app) writeStatus(rows []clientRow) error {
 			age = vault.DaysText(r.rot.AgeDays)
 			dueAt = r.rot.DueAt.Local().Format("2006-01-02")
 		}
-		status := r.rot.Label()
+		status := rotationCell(r)
 		if !r.c.RotationStartedAt.IsZero() {
 			status += " (rotation in progress)"
 		}
-		fmt.Fprintln(tw, row(r.c.Name, string(r.c.Environment()), age, dueAt, status))
+		fmt.Fprintln(tw, row(nameCell(r.c), string(r.c.Environment()), age, dueAt, status))
 	}
 	return tw.Flush()
 }

@@ -519,6 +519,9 @@ func isTimeout(err error) bool {
 // keyringError classifies a failure to read a secret or token from the
 // keyring.
 func keyringError(name string, err error) *Error {
+	if se, ok := errors.AsType[*vault.SourceError](err); ok {
+		return &Error{Class: ClassConfig, Client: name, Err: err, cause: se.Problem, fix: se.Fix}
+	}
 	if errors.Is(err, vault.ErrNotFound) {
 		return &Error{Class: ClassConfig, Client: name, Err: err,
 			cause: "no secret is stored for it", fix: "store it: tokentray set-secret " + name, action: ActionRotate}

@@ -33,6 +33,12 @@ type Report struct {
 	// known.
 	TokenExpiresAt *time.Time     `json:"token_expires_at"`
 	Rotation       RotationReport `json:"rotation"`
+	// Source is the team a client comes from; Team its badge; Problem why
+	// a team entry cannot be used. All three are left out for a local
+	// client.
+	Source  string `json:"source,omitempty"`
+	Team    bool   `json:"team,omitempty"`
+	Problem string `json:"problem,omitempty"`
 }
 
 // RotationReport is the rotation part of a Report. The dates and counts are
@@ -59,6 +65,9 @@ func NewReport(c vault.Client, st vault.RotationStatus, tokenExpiry time.Time) R
 		Audience:    c.Audience(),
 		Params:      c.EndpointParams,
 		Notes:       c.Notes,
+		Source:      c.Source,
+		Team:        c.Source != "",
+		Problem:     c.Problem,
 		Rotation: RotationReport{
 			Status:     st.State,
 			InProgress: !c.RotationStartedAt.IsZero(),

@@ -5,7 +5,7 @@
 # dunst, an SNI tray host), and the Go modules.
 #
 #   scripts/setup-debian.sh          # to build and run the app
-#   scripts/setup-debian.sh --tests  # also: staticcheck, the Ory Hydra and oidc-provider test servers
+#   scripts/setup-debian.sh --tests  # also: staticcheck, the Ory Hydra, oidc-provider and HashiCorp Vault test servers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,6 +63,7 @@ if [[ $tests == 1 ]]; then
     GOFLAGS= go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
   fi
   scripts/build-hydra.sh
+  scripts/build-vault.sh
 
   # The second real OAuth 2.0 server of the interop tests: panva's
   # oidc-provider (tools/oidc-provider, pinned with its package-lock.json).

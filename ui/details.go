@@ -113,6 +113,11 @@ func (d *detailsPane) show(st refresher.State) {
 		b.set(string(env), envColor(env))
 		head.Add(container.NewCenter(b))
 	}
+	if c.Source != "" {
+		tb := newBadge()
+		tb.set("team "+c.Source, theme.Color(theme.ColorNamePrimary))
+		head.Add(container.NewCenter(tb))
+	}
 	rb := newBadge()
 	rb.set(rotationBadge(rot), sevColor(rotationSeverity(rot)))
 	head.Add(container.NewCenter(rb))
@@ -211,6 +216,7 @@ func (d *detailsPane) show(st refresher.State) {
 		"Auth style", authStyleText(c.AuthStyle),
 		"Endpoint parameters", orDash(strings.Join(vault.FormatParams(c.EndpointParams), "\n")),
 		"Environment", string(c.Environment()),
+		"Source", sourceText(c),
 	)))
 	d.box.Objects = objs
 	d.box.Refresh()
@@ -534,4 +540,16 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// sourceText says where a client comes from: this computer, or a team's
+// Vault (with why its entry is broken, if it is).
+func sourceText(c vault.Client) string {
+	switch {
+	case c.Source == "":
+		return "this computer"
+	case c.Problem != "":
+		return "team " + c.Source + " (HashiCorp Vault), broken: " + c.Problem
+	}
+	return "team " + c.Source + " (HashiCorp Vault)"
 }

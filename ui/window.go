@@ -278,7 +278,7 @@ func (r *clientRow) bind(st refresher.State, now time.Time) {
 		r.env.set(string(env), envColor(env))
 		r.env.Show()
 	}
-	setDim(r.scopes, scopesText(c.Scopes))
+	setDim(r.scopes, teamText(c)+scopesText(c.Scopes))
 	rot := rotationAt(st, now)
 	if c.RotationStartedAt.IsZero() {
 		r.rotation.set(rotationBadge(rot), sevColor(rotationSeverity(rot)))
@@ -423,4 +423,17 @@ func setDim(rt *widget.RichText, s string) {
 		seg.Text = s
 		rt.Refresh()
 	}
+}
+
+// teamText is the "team" badge and source name shown before a team
+// client's scopes ("team acme · "), or "" for a local client; a broken team
+// entry says so.
+func teamText(c vault.Client) string {
+	switch {
+	case c.Source == "":
+		return ""
+	case c.Problem != "":
+		return "team " + c.Source + " · broken: " + c.Problem + " · "
+	}
+	return "team " + c.Source + " · "
 }

@@ -93,6 +93,12 @@ type Client struct {
 	// rotation's switch), so that a kill midway is finished by the next
 	// command instead of leaving a new secret with its old date.
 	SecretSwitch *SecretSwitch `json:"secret_switch,omitempty"`
+	// Source is the name of the team source the client comes from (see
+	// Source); empty for a client of the local index. Problem, set only on
+	// a source's client, says why its entry cannot be used (a missing
+	// field, a bad token URL): such a client is listed, not hidden.
+	Source  string `json:"source,omitempty"`
+	Problem string `json:"problem,omitempty"`
 	// Unknown holds the fields a newer version of Tokentray wrote for this
 	// client, kept as they are so that they survive a write by this one.
 	Unknown map[string]json.RawMessage `json:"-"`

@@ -57,6 +57,7 @@ type Store struct {
 	// temporary file and before it replaces the old one (tests inject
 	// failures here).
 	beforeReplace func() error
+	sources       []Source // clients besides the local index (source.go)
 }
 
 // Option configures a Store.
@@ -332,10 +333,13 @@ func find(clients []Client, name string) int {
 }
 
 // List returns every client, sorted by name.
-func (s *Store) List() ([]Client, error) { return s.read() }
+func (s *Store) List() ([]Client, error) { return s.withSources(s.read()) }
 
 // Get returns the client called name, or an error wrapping ErrNoClient.
 func (s *Store) Get(name string) (Client, error) {
+	if src := s.sourceOf(name); src != nil {
+		return src.Get(name)
+	}
 	clients, err := s.read()
 	if err != nil {
 		return Client{}, err
@@ -353,6 +357,9 @@ func (s *Store) Get(name string) (Client, error) {
 // existing client are kept. Replacing a client with other token settings
 // (see TokenSettingsChanged) drops its cached tokens, as Update does.
 func (s *Store) Put(c Client) error {
+	if src := s.sourceOf(c.Name); src != nil {
+		return readOnly("put", c.Name, src)
+	}
 	c, err := c.Normalize()
 	if err != nil {
 		return fmt.Errorf("vault: put %q: %w", c.Name, err)
@@ -410,6 +417,9 @@ func (s *Store) Add(c Client, secret string) error {
 	}
 	c.SecretStoredAt = now
 	c.RotationStartedAt, c.TokenScopeSets, c.SecretSwitch = time.Time{}, nil, nil
+	if err := s.checkFree(c.Name); err != nil {
+		return fmt.Errorf("vault: add %q: %w", c.Name, err)
+	}
 	return s.locked(func() error {
 		ix, err := s.readIndex()
 		if err != nil {
@@ -512,6 +522,9 @@ func (s *Store) dropTokens(c Client) error {
 // command that opens the store retries them, and so does Remove called
 // again for the same name (which then does not report ErrNoClient).
 func (s *Store) Remove(name string) error {
+	if src := s.sourceOf(name); src != nil {
+		return readOnly("remove", name, src)
+	}
 	return s.locked(func() error {
 		ix, err := s.readIndex()
 		if err != nil {
@@ -687,6 +700,9 @@ func (s *Store) finishSwitchLocked(ix *index, i int) error {
 
 // Secret returns the client's secret from the keyring.
 func (s *Store) Secret(name string) (string, error) {
+	if src := s.sourceOf(name); src != nil {
+		return src.Secret(name)
+	}
 	v, err := s.keyring.Get(secretKey(name))
 	if err != nil {
 		return "", fmt.Errorf("vault: secret of %q: %w", name, err)
@@ -703,7 +719,7 @@ func (s *Store) SetToken(name string, scopes []string, t Token) error {
 	if err != nil {
 		return fmt.Errorf("vault: cache token of %q: %w", name, err)
 	}
-	if set != "" {
+	if set != "" && s.sourceOf(name) == nil {
 		// Record the scope set first so Remove finds the item later.
 		err := s.modify(func(clients []Client) ([]Client, error) {
 			i := find(clients, name)

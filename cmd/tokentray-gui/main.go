@@ -61,7 +61,7 @@ func run(args []string) error {
 		return err // nil: the running app was asked to show its window
 	}
 	defer srv.Close()
-	store, err := vault.OpenSystem(*dir)
+	store, err := openWithTeams(*dir)
 	if err != nil {
 		return err
 	}
@@ -120,6 +120,7 @@ func runApp(a fyne.App, store *vault.Store, srv *agent.Server, hidden bool, titl
 	u := ui.New(a, ui.Options{Store: store, Refresher: r, Title: title, Demo: demo, Hidden: hidden, OfferStartAtLogin: demo == nil})
 	srv.Start(agent.Options{Show: u.Show, Tokens: r, OnRequest: u.AgentRequest})
 	u.SetAgent(srv.Recent)
+	go sweepTeams(ctx, store, r, a)
 	go func() {
 		<-ctx.Done()
 		u.Quit()
