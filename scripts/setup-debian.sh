@@ -14,13 +14,16 @@ tests=0
 
 export LANG=en_US.UTF-8
 
-# Packages to build and run the app.
-run_pkgs=(ca-certificates git gcc pkg-config libgl1-mesa-dev libx11-dev
+# Packages to build and run the app. gcc installed without recommends brings
+# no C library headers: cgo (Fyne, and `go install` of any tool) needs
+# libc6-dev. locales: LANG=en_US.UTF-8 must exist (perl and Fyne complain).
+run_pkgs=(ca-certificates git gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev
   libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
-  dbus gnome-keyring libsecret-tools)
+  dbus gnome-keyring libsecret-tools locales)
 # Packages for the tests: headless display, screenshots, notification daemon,
-# tray host, benchmarks.
-test_pkgs=(xvfb imagemagick x11-apps xdotool xclip dunst haskell-gtk-sni-tray-utils hyperfine)
+# tray host, benchmarks, a minimal Debian root for check-fresh-debian.sh.
+test_pkgs=(xvfb imagemagick x11-apps xdotool xclip dunst haskell-gtk-sni-tray-utils hyperfine
+  debootstrap)
 
 pkgs=("${run_pkgs[@]}")
 [[ $tests == 1 ]] && pkgs+=("${test_pkgs[@]}")
@@ -39,8 +42,21 @@ if ((${#missing[@]})); then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # (C.UTF-8 always exists: en_US.UTF-8 may not yet, and perl would warn.)
+  LANG=C.UTF-8 apt-get -o DPkg::Lock::Timeout=600 update -qq
+  LANG=C.UTF-8 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The locale every script sets (LANG=en_US.UTF-8), generated once.
+if ! locale -a 2>/dev/null | grep -qix 'en_US.utf8'; then
+  if [[ $(id -u) != 0 ]]; then
+    echo "setup: need root to generate the en_US.UTF-8 locale (run with sudo)" >&2
+    exit 1
+  fi
+  echo "setup: generating the en_US.UTF-8 locale"
+  sed -i 's/^# *\(en_US.UTF-8 UTF-8\)$/\1/' /etc/locale.gen
+  grep -qx 'en_US.UTF-8 UTF-8' /etc/locale.gen || echo 'en_US.UTF-8 UTF-8' >>/etc/locale.gen
+  LANG=C.UTF-8 locale-gen >/dev/null
 fi
 
 if ! command -v go >/dev/null 2>&1; then
