@@ -42,6 +42,9 @@ dbus-run-session -- bash -c '
   go test -race -count=1 -timeout 20m ./...
 '
 
+step "Upgrade: a store written by 0.1.0 opens with this build (real Secret Service)"
+scripts/test-upgrade.sh
+
 step "GUI smoke (Xvfb, tray, notifications, SIGTERM)"
 scripts/smoke-gui.sh
 
