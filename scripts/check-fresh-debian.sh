@@ -34,7 +34,9 @@
 #                             (default /var/cache/tokentray-fresh)
 #   TOKENTRAY_FRESH_MIRROR    Debian mirror (default http://deb.debian.org/debian)
 #   TOKENTRAY_FRESH_SECURITY  security mirror (default http://deb.debian.org/debian-security)
-#   TOKENTRAY_FRESH_TIMEOUT   limit for both commands, in seconds (default 4500)
+#   TOKENTRAY_FRESH_TIMEOUT   limit for both commands together, in seconds
+#                             (default 4500; a cold run.sh alone took 60+ min
+#                             on a 2-core machine at load average 30)
 #   TOKENTRAY_FRESH_PREBUILT  names of environment variables that hold paths to
 #                             prebuilt test-service binaries (for example
 #                             "TOKENTRAY_VAULT_BIN"); each must be pure Go
@@ -89,10 +91,10 @@ if [[ ${1:-} == --inside ]]; then
   start=$SECONDS
   scripts/run.sh >/root/fresh/run.log 2>&1 &
   run=$!
-  deadline=$((SECONDS + 3600)) # setup, apt and two cold builds of Fyne: minutes
+  # Setup, apt and two cold builds of Fyne take minutes (on a loaded 2-core
+  # machine, most of an hour): TOKENTRAY_FRESH_TIMEOUT bounds the whole check.
   until grep -q 'no stored clients yet: opening the demo' /root/fresh/run.log; do
     kill -0 "$run" 2>/dev/null || fail "scripts/run.sh exited before opening the demo"
-    ((SECONDS < deadline)) || fail "scripts/run.sh did not open the demo within an hour"
     sleep 1
   done
   echo "run.sh: set up and built in $((SECONDS - start)) s; opening the demo"
@@ -237,6 +239,7 @@ else
   t=$SECONDS
   debootstrap --variant=minbase "$SUITE" "$work/build" "$MIRROR" >"$ART/debootstrap.log" 2>&1 ||
     die "debootstrap failed (see $ART/debootstrap.log)"
+  rm -f "$work/build"/var/cache/apt/archives/*.deb  # (debootstrap keeps the .debs it installed)
   tar -C "$work/build" --numeric-owner -czf "$tarball.tmp" .
   mv -f "$tarball.tmp" "$tarball"
   rm -rf --one-file-system "$work/build"

@@ -14,16 +14,18 @@ tests=0
 
 export LANG=en_US.UTF-8
 
-# Packages to build and run the app. gcc installed without recommends brings
+# Packages to build, run and install the app (make: scripts/install.sh). gcc installed without recommends brings
 # no C library headers: cgo (Fyne, and `go install` of any tool) needs
 # libc6-dev. locales: LANG=en_US.UTF-8 must exist (perl and Fyne complain).
 run_pkgs=(ca-certificates git gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev
   libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
-  dbus gnome-keyring libsecret-tools locales)
+  dbus gnome-keyring libsecret-tools locales make)
 # Packages for the tests: headless display, screenshots, notification daemon,
-# tray host, benchmarks, a minimal Debian root for check-fresh-debian.sh.
+# tray host, benchmarks, a minimal Debian root for check-fresh-debian.sh,
+# the release archive and its checks (xz, desktop-file-validate, xprop), the
+# Windows cross build of the window (mingw-w64).
 test_pkgs=(xvfb imagemagick x11-apps xdotool xclip dunst haskell-gtk-sni-tray-utils hyperfine
-  debootstrap)
+  debootstrap xz-utils desktop-file-utils x11-utils gcc-mingw-w64-x86-64)
 
 pkgs=("${run_pkgs[@]}")
 [[ $tests == 1 ]] && pkgs+=("${test_pkgs[@]}")
