@@ -45,6 +45,9 @@ dbus-run-session -- bash -c '
 step "Upgrade: a store written by 0.1.0 opens with this build (real Secret Service)"
 scripts/test-upgrade.sh
 
+step "Install: the release archive (fyne package) and install.sh, launched from the desktop entry, uninstalled"
+scripts/test-install.sh
+
 step "GUI smoke (Xvfb, tray, notifications, SIGTERM)"
 scripts/smoke-gui.sh
 
