@@ -18,7 +18,9 @@ out=${OUT_DIR:-$root/bin/release}
 fail() { echo "package-linux: FAIL: $*" >&2; exit 1; }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# fyne package increments [Details] Build in FyneApp.toml: put it back.
+cp FyneApp.toml "$work/FyneApp.toml.orig"
+trap 'cp "$work/FyneApp.toml.orig" "$root/FyneApp.toml"; rm -rf "$work"' EXIT
 version=$(sed -n '/^\[Details\]/,/^\[/s/^Version *= *"\([^"]*\)".*/\1/p' FyneApp.toml)
 arch=$(go env GOARCH)
 scripts/build-release.sh "$work/stage"
