@@ -42,6 +42,12 @@ dbus-run-session -- bash -c '
   go test -race -count=1 -timeout 20m ./...
 '
 
+step "Upgrade: a store written by 0.1.0 opens with this build (real Secret Service)"
+scripts/test-upgrade.sh
+
+step "Install: the release archive (fyne package) and install.sh, launched from the desktop entry, uninstalled"
+scripts/test-install.sh
+
 step "GUI smoke (Xvfb, tray, notifications, SIGTERM)"
 scripts/smoke-gui.sh
 
