@@ -48,5 +48,8 @@ scripts/smoke-gui.sh
 step "Demo smoke: the README's run command (window, tray copy, clipboard, CLI on the demo store, --headless)"
 scripts/smoke-demo.sh
 
+step "Benchmark smoke: scripts/bench.sh --quick (proves the script works; figures not checked)"
+scripts/bench.sh --quick
+
 echo
 echo "all checks passed"
