@@ -20,7 +20,7 @@ run_pkgs=(ca-certificates git gcc pkg-config libgl1-mesa-dev libx11-dev
   dbus gnome-keyring libsecret-tools)
 # Packages for the tests: headless display, screenshots, notification daemon,
 # tray host, benchmarks.
-test_pkgs=(xvfb imagemagick x11-apps xdotool xclip dunst haskell-gtk-sni-tray-utils hyperfine)
+test_pkgs=(xvfb imagemagick x11-apps xdotool xclip dunst haskell-gtk-sni-tray-utils hyperfine openbox)
 
 pkgs=("${run_pkgs[@]}")
 [[ $tests == 1 ]] && pkgs+=("${test_pkgs[@]}")
