@@ -42,11 +42,12 @@ func main() {
 }
 
 // wantsGUI reports whether args ask for the window: nothing but the global
-// --config flag, or the demo.
+// --config and --hidden flags, or the demo.
 func wantsGUI(args []string) bool {
 	fs := flag.NewFlagSet("tokentray", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.String("config", "", "")
+	fs.Bool("hidden", false, "") // start in the tray (start at login)
 	if err := fs.Parse(args); err != nil {
 		return false // the command line explains usage errors and --help
 	}

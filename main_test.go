@@ -16,6 +16,8 @@ func TestWantsGUI(t *testing.T) {
 		{[]string{"--config", "/tmp/x"}, true},
 		{[]string{"-config=/tmp/x"}, true},
 		{[]string{"demo"}, true},
+		{[]string{"--hidden"}, true},
+		{[]string{"--config", "/tmp/x", "--hidden"}, true},
 		{[]string{"demo", "--headless"}, true},
 		{[]string{"--config", "/tmp/x", "demo"}, true},
 		{[]string{"token", "billing"}, false},

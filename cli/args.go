@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 
@@ -29,6 +30,55 @@ func (l *scopeList) Set(s string) error {
 		return r == ',' || r == ' ' || r == '\t'
 	})...)
 	return nil
+}
+
+// paramList is the repeatable --param KEY=VALUE flag. The arguments are
+// checked when applied, not by the flag package, whose error would repeat
+// the whole argument (a mistyped --param client_secret=... included).
+type paramList struct {
+	args []string
+}
+
+func (l *paramList) String() string { return strings.Join(l.args, " ") }
+
+func (l *paramList) Set(s string) error {
+	l.args = append(l.args, s)
+	return nil
+}
+
+// apply replaces, in p, the values of each key given with the values given
+// for it, in order; a key given only as KEY= is removed.
+func (l *paramList) apply(p url.Values) (url.Values, error) {
+	given := url.Values{}
+	var keys []string
+	for _, arg := range l.args {
+		k, v, err := vault.ParseParam(arg)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := given[k]; !ok {
+			keys = append(keys, k)
+		}
+		if v == "" {
+			given[k] = []string{} // KEY= drops what came before it
+			continue
+		}
+		given[k] = append(given[k], v)
+	}
+	if len(keys) == 0 {
+		return p, nil
+	}
+	if p == nil {
+		p = url.Values{}
+	}
+	for _, k := range keys {
+		if vs := given[k]; len(vs) > 0 {
+			p[k] = vs
+		} else {
+			delete(p, k)
+		}
+	}
+	return p, nil
 }
 
 // parsePositional continues parsing flags after each positional argument,

@@ -22,7 +22,9 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/tokentray/tokentray/agent"
 	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/textsafe"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -37,10 +39,11 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	environ        func() []string  // the environment a child of exec starts from
-	keyring        vault.Keyring    // nil: the OS keyring, under the service recorded for the directory
-	httpClient     *http.Client     // token requests; nil: the refresher's default
-	now            func() time.Time // nil: time.Now
+	environ        func() []string        // the environment a child of exec starts from
+	keyring        vault.Keyring          // nil: the OS keyring, under the service recorded for the directory
+	httpClient     *http.Client           // token requests; nil: the refresher's default
+	now            func() time.Time       // nil: time.Now
+	executable     func() (string, error) // this program's path for autostart; nil: autostart.Executable
 }
 
 // Run runs the command line with args (without the program name) and
@@ -90,6 +93,7 @@ var commandTable = []struct {
 	{"doctor", (*app).doctorCommand},
 	{"export", (*app).exportCommand},
 	{"import", (*app).importCommand},
+	{"autostart", (*app).autostartCommand},
 	{"version", (*app).versionCommand},
 }
 
@@ -288,7 +292,7 @@ func (a *app) infof(format string, args ...any) {
 	if a.quiet {
 		return
 	}
-	fmt.Fprintf(a.stderr, "tokentray: "+format+"\n", args...)
+	fmt.Fprintf(a.stderr, "tokentray: %s\n", textsafe.Escapef(format, args...))
 }
 
 // warnf prints a warning on stderr unless --quiet.
@@ -296,12 +300,12 @@ func (a *app) warnf(format string, args ...any) {
 	if a.quiet {
 		return
 	}
-	fmt.Fprintf(a.stderr, "tokentray: warning: "+format+"\n", args...)
+	fmt.Fprintf(a.stderr, "tokentray: warning: %s\n", textsafe.Escapef(format, args...))
 }
 
 // errorf prints an error message on stderr, even with --quiet.
 func (a *app) errorf(format string, args ...any) {
-	fmt.Fprintf(a.stderr, "tokentray: "+format+"\n", args...)
+	fmt.Fprintf(a.stderr, "tokentray: %s\n", textsafe.Escapef(format, args...))
 }
 
 // printError prints the error that ends a run on stderr, with a hint when
@@ -315,10 +319,10 @@ func (a *app) printError(err error) {
 	var ue *usageError
 	if errors.As(err, &ue) {
 		if ue.cmd == "tokentray" {
-			fmt.Fprintf(a.stderr, "tokentray: %s\n", ue.msg)
+			fmt.Fprintf(a.stderr, "tokentray: %s\n", textsafe.Escape(ue.msg))
 			return
 		}
-		fmt.Fprintf(a.stderr, "tokentray %s: %s\n", ue.cmd, ue.msg)
+		fmt.Fprintf(a.stderr, "tokentray %s: %s\n", ue.cmd, textsafe.Escape(ue.msg))
 		if cmd, ok := a.cmds[ue.cmd]; ok && cmd.ShortUsage != "" {
 			fmt.Fprintf(a.stderr, "usage: %s\n", cmd.ShortUsage)
 		}
@@ -331,13 +335,17 @@ func (a *app) printError(err error) {
 	if (errors.Is(err, vault.ErrKeyringUnavailable) || errors.Is(err, vault.ErrKeyringLocked)) && !strings.Contains(msg, "doctor") {
 		msg += " (tokentray doctor checks the keyring and says how to fix it)"
 	}
-	fmt.Fprintf(a.stderr, "tokentray: %s\n", msg)
+	fmt.Fprintf(a.stderr, "tokentray: %s\n", textsafe.Escape(msg))
 }
 
-// describe returns the message for a person: a refresher.Error's sentence
-// without the package prefix, else the error's text.
+// describe returns the message for a person: the sentence of the
+// agent.Error (the running app's words) or refresher.Error in err's chain
+// (its Words, said once in the refresher), else the error's text.
 func describe(err error) string {
-	if re, ok := err.(*refresher.Error); ok {
+	if ae, ok := errors.AsType[*agent.Error](err); ok {
+		return ae.Message()
+	}
+	if re, ok := errors.AsType[*refresher.Error](err); ok {
 		return re.Message()
 	}
 	return err.Error()

@@ -20,6 +20,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/rotation"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -321,7 +322,7 @@ func TestStatus(t *testing.T) {
 	if !strings.Contains(stderr, "older, old") {
 		t.Errorf("status --due stderr %q; want the overdue names", stderr)
 	}
-	var got []clientJSON
+	var got []rotation.Report
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("status --json: %v\n%s", err, stdout)
 	}
@@ -637,7 +638,9 @@ func TestQuiet(t *testing.T) {
 // certificate the client trusts.
 func TestDoctorTLS(t *testing.T) {
 	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusMethodNotAllowed)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":"invalid_client"}`)
 	}))
 	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
 	tlsSrv.StartTLS()
@@ -650,7 +653,7 @@ func TestDoctorTLS(t *testing.T) {
 	h.secrets = append(h.secrets, "tls-secret")
 	h.mustRun(0, "tls-secret", "add", "tls", "--token-url", tokenURL, "--client-id", "x", "--no-test")
 	stdout, _ := h.mustRun(0, "", "doctor")
-	if !strings.Contains(stdout, "ok    endpoint "+tokenURL+": reachable over TLS 1.3") {
+	if !strings.Contains(stdout, "ok    endpoint "+tokenURL+": a token endpoint over TLS 1.3: a POST without credentials gets 401 Unauthorized invalid_client") {
 		t.Errorf("doctor with a trusted TLS endpoint:\n%s", stdout)
 	}
 

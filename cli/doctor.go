@@ -6,10 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -46,8 +43,11 @@ func (a *app) doctorCommand() *ffcli.Command {
 Checks, in order: the D-Bus session bus (Linux), that the Secret Service
 answers, a write/read/delete round trip of a probe item within the timeout
 (the collection is unlocked), that the index file is readable with mode 0600,
-that each client's secret is stored, and that each token URL answers over TLS
-(plain http only on loopback). Prints one line per check on stdout and a fix
+that each client's secret is stored, and that each token URL is a token
+endpoint: a client_credentials POST without credentials, over TLS (plain http
+only on loopback), must get an OAuth error back; a 404, a web page or a
+redirect is a wrong URL, and the fix names the right one when the server's
+metadata (/.well-known/) gives it. Prints one line per check on stdout and a fix
 for every failure; exits with the code of the first failure.
 
 EXAMPLE
@@ -128,13 +128,15 @@ func (a *app) doctor(ctx context.Context, timeout time.Duration) []check {
 		}
 	}
 	var urls []string
+	users := map[string][]string{} // token URL -> the clients using it
 	for _, c := range clients {
 		if !slices.Contains(urls, c.TokenURL) {
 			urls = append(urls, c.TokenURL)
 		}
+		users[c.TokenURL] = append(users[c.TokenURL], c.Name)
 	}
 	for _, u := range urls {
-		add(a.checkEndpoint(ctx, u, timeout))
+		add(a.checkEndpoint(ctx, u, users[u], timeout))
 	}
 	return checks
 }
@@ -257,69 +259,4 @@ func checkSecret(kr vault.Keyring, cl vault.Client) check {
 		c.fix = "unlock the keyring, then run tokentray doctor again"
 	}
 	return c
-}
-
-// checkEndpoint sends a HEAD request to a token URL: any HTTP answer over
-// TLS (or plain http on loopback) counts as reachable.
-func (a *app) checkEndpoint(ctx context.Context, raw string, timeout time.Duration) check {
-	c := check{name: "endpoint " + raw, code: ExitEndpoint}
-	u, err := url.Parse(raw)
-	if err != nil {
-		c.detail, c.fix, c.code = err.Error(), "fix the token URL with tokentray edit NAME --token-url URL", ExitError
-		return c
-	}
-	if err := vault.ValidateTokenURL(raw); err != nil {
-		c.detail, c.fix, c.code = err.Error(), "fix the token URL with tokentray edit NAME --token-url URL", ExitError
-		return c
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, raw, nil)
-	if err != nil {
-		c.detail, c.fix, c.code = err.Error(), "fix the token URL with tokentray edit NAME --token-url URL", ExitError
-		return c
-	}
-	hc := &http.Client{
-		Timeout:       timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	if a.httpClient != nil {
-		hc.Transport = a.httpClient.Transport
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		c.detail = err.Error()
-		c.fix = fmt.Sprintf("check the network, a proxy (HTTPS_PROXY) or the host name %s; for a TLS error, the system's CA certificates", u.Hostname())
-		return c
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
-	switch {
-	case u.Scheme == "https" && resp.TLS == nil:
-		c.detail = "answered without TLS"
-		c.fix = "check for an intercepting proxy"
-		return c
-	case resp.StatusCode >= 500:
-		c.detail = fmt.Sprintf("answers %s: the server is failing", resp.Status)
-		c.fix = "try again later, or ask the provider about the outage"
-		return c
-	}
-	how := "over TLS"
-	if resp.TLS != nil {
-		how = "over " + tlsVersion(resp.TLS.Version)
-	} else {
-		how = "over plain http (loopback)"
-	}
-	c.ok, c.detail = true, fmt.Sprintf("reachable %s (HEAD: %s)", how, resp.Status)
-	return c
-}
-
-func tlsVersion(v uint16) string {
-	switch v {
-	case 0x0304:
-		return "TLS 1.3"
-	case 0x0303:
-		return "TLS 1.2"
-	}
-	return fmt.Sprintf("TLS (0x%04x)", v)
 }

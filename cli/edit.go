@@ -20,16 +20,19 @@ func (a *app) editCommand() *ffcli.Command {
 	setAt := fs.String("secret-set-at", "", "when the current secret was created at the provider (`DATE`: 2006-01-02 or RFC 3339), for the rotation clock")
 	return &ffcli.Command{
 		Name:       "edit",
-		ShortUsage: "tokentray edit NAME [--token-url URL] [--client-id ID] [--scope S]... [--auth A] [--audience A] [--environment E] [--notes N] [--secret-set-at DATE]",
+		ShortUsage: "tokentray edit NAME [--token-url URL] [--client-id ID] [--scope S]... [--auth A] [--param KEY=VALUE]... [--environment E] [--notes N] [--secret-set-at DATE]",
 		ShortHelp:  "Change a client's settings (not its secret: see set-secret).",
 		LongHelp: strings.TrimSpace(`
 Only the flags given change. --scope replaces the whole scope list (give
---scope "" to clear it). A change to the token URL, client id, scopes, auth
-style or audience drops the cached tokens, which were issued for the old
-settings.
+--scope "" to clear it). --param KEY=VALUE replaces the values of KEY (repeat
+it for several); --param KEY= removes KEY; other parameters stay. A change to
+the token URL, client id, scopes, auth style or parameters drops the cached
+tokens, which were issued for the old settings.
 
 EXAMPLE
   tokentray edit billing --scope models:read --scope chat:invoke
+  tokentray edit reports --param resource=https://api.example.com
+  tokentray edit reports --param audience=
   tokentray edit billing --secret-set-at 2026-09-01`),
 		FlagSet: fs,
 		Exec: func(ctx context.Context, args []string) error {
@@ -94,7 +97,7 @@ EXAMPLE
 func tokenSettingsChanged(before, after vault.Client) bool {
 	return before.TokenURL != after.TokenURL || before.ClientID != after.ClientID ||
 		!slices.Equal(before.Scopes, after.Scopes) || before.AuthStyle != after.AuthStyle ||
-		before.Audience() != after.Audience()
+		!vault.SameParams(before, after)
 }
 
 // dropTokens deletes every cached token of c (default and scope subsets).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -49,9 +50,11 @@ func (a *app) execCommand() *ffcli.Command {
 		LongHelp: strings.TrimSpace(`
 Runs CMD with TOKENTRAY_TOKEN (or --env VAR) set to a valid access token,
 TOKENTRAY_TOKEN_EXPIRES_AT to its expiry (RFC 3339) and TOKENTRAY_CLIENT to
-NAME. Standard streams are passed through, SIGINT and SIGTERM are forwarded,
-and tokentray exits with the command's exit code. The client secret never
-reaches the command. exec refuses to run inside another exec.
+NAME. Standard streams are passed through, SIGINT, SIGTERM, SIGHUP and SIGQUIT
+are forwarded, and tokentray exits with the command's exit code. As in a
+shell, a command that is not found exits 127 and one that cannot be run 126.
+The client secret never reaches the command. exec refuses to run inside
+another exec.
 
 EXAMPLE
   tokentray exec billing -- sh -c 'curl -H "Authorization: Bearer $TOKENTRAY_TOKEN" https://api.example.com/v1/models'`),
@@ -67,8 +70,15 @@ EXAMPLE
 			if a.getenv(EnvExec) == "1" {
 				return usagef("exec", "already running inside tokentray exec (%s=1): the command has its token in $%s; call tokentray token NAME for another client", EnvExec, EnvToken)
 			}
+			path, err := lookCommand(argv[0])
+			if err != nil {
+				return err // before a token is fetched for nothing
+			}
 			res, err := a.token(ctx, name, tf)
 			if err != nil {
+				return err
+			}
+			if err := printable(name, res, false); err != nil {
 				return err
 			}
 			expires := ""
@@ -81,7 +91,7 @@ EXAMPLE
 				EnvClient:         name,
 				EnvExec:           "1",
 			})
-			return a.runChild(argv, childEnv)
+			return a.runChild(path, argv, childEnv)
 		},
 	}
 }
@@ -137,23 +147,65 @@ func childEnviron(base []string, set map[string]string) []string {
 	return out
 }
 
-// runChild runs argv with env, the standard streams passed through and
-// SIGINT/SIGTERM forwarded, and returns its exit status as a *childExit.
-func (a *app) runChild(argv []string, env []string) error {
-	path, err := exec.LookPath(argv[0])
-	if err != nil {
-		return fmt.Errorf("exec: cannot run %q: %w", argv[0], err)
+// forwarded are the signals exec passes on to its command: those a terminal,
+// a service manager or a closed session sends to stop or reload it.
+var forwarded = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// cannotRun is a command exec could not start: exit 127 when it is not
+// found, 126 when it cannot be run, as shells do.
+type cannotRun struct {
+	code int
+	cmd  string
+	why  string
+}
+
+func (e *cannotRun) Error() string { return "exec: " + e.cmd + ": " + e.why }
+
+// lookCommand finds name as a shell would: in $PATH unless it holds a
+// slash. It returns a *cannotRun with the shell's words when the command
+// is missing (127) or not executable (126).
+func lookCommand(name string) (string, error) {
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path, nil
 	}
+	return "", startError(name, err)
+}
+
+// startError words why name could not be started, with the shell's exit
+// code.
+func startError(name string, err error) error {
+	switch {
+	case errors.Is(err, exec.ErrNotFound):
+		return &cannotRun{code: 127, cmd: name, why: "command not found"}
+	case errors.Is(err, fs.ErrNotExist):
+		return &cannotRun{code: 127, cmd: name, why: "No such file or directory"}
+	case errors.Is(err, fs.ErrPermission):
+		return &cannotRun{code: 126, cmd: name, why: "Permission denied"}
+	case errors.Is(err, syscall.EISDIR):
+		return &cannotRun{code: 126, cmd: name, why: "Is a directory"}
+	}
+	return &cannotRun{code: 126, cmd: name, why: err.Error()}
+}
+
+// runChild runs path (found for argv[0]) with env, the standard streams
+// passed through and the forwarded signals passed on, and returns its exit
+// status as a *childExit.
+func (a *app) runChild(path string, argv []string, env []string) error {
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Args[0] = argv[0]
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.stdin, a.stdout, a.stderr
 
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("exec: cannot run %q: %w", argv[0], err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is in the message already
+		}
+		return startError(argv[0], err)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -166,7 +218,7 @@ func (a *app) runChild(argv []string, env []string) error {
 			}
 		}
 	}()
-	err = cmd.Wait()
+	err := cmd.Wait()
 	close(done)
 	if err == nil {
 		return nil

@@ -15,8 +15,8 @@ const (
 	ExitUsage    = 2 // bad arguments or flags
 	ExitNoClient = 3 // no client of that name (vault.ErrNoClient)
 	ExitRejected = 4 // credentials rejected (refresher.ClassRejected)
-	ExitScope    = 5 // scope not allowed (refresher.ClassScope)
-	ExitEndpoint = 6 // endpoint unreachable or failing (ClassTransient, ClassRateLimited)
+	ExitScope    = 5 // scope or resource not allowed (refresher.ClassScope, ClassTarget)
+	ExitEndpoint = 6 // endpoint unreachable, failing or wrong (ClassTransient, ClassRateLimited, ClassEndpoint)
 	ExitKeyring  = 7 // keyring unavailable or locked
 )
 
@@ -38,9 +38,9 @@ type childExit struct{ code int }
 func (e *childExit) Error() string { return fmt.Sprintf("command exited with code %d", e.code) }
 
 // ExitCode maps an error to the process exit code: nil 0; usage errors 2;
-// an unknown client 3; a refresher.Error by its class (rejected 4, scope 5,
-// transient and rate-limited 6, keyring 7); keyring unavailable or locked 7;
-// anything else 1.
+// an unknown client 3; a refresher.Error by its class (rejected 4, scope and
+// target 5, transient, rate-limited and endpoint 6, keyring 7); a token unfit
+// to print 6; keyring unavailable or locked 7; anything else 1.
 func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
@@ -48,6 +48,10 @@ func ExitCode(err error) int {
 	var ce *childExit
 	if errors.As(err, &ce) {
 		return ce.code
+	}
+	var cr *cannotRun
+	if errors.As(err, &cr) {
+		return cr.code
 	}
 	var df *doctorFailed
 	if errors.As(err, &df) {
@@ -57,14 +61,18 @@ func ExitCode(err error) int {
 	if errors.As(err, &ue) {
 		return ExitUsage
 	}
+	var ut *unprintableToken
+	if errors.As(err, &ut) {
+		return ExitEndpoint
+	}
 	var re *refresher.Error
 	if errors.As(err, &re) {
 		switch re.Class {
 		case refresher.ClassRejected:
 			return ExitRejected
-		case refresher.ClassScope:
+		case refresher.ClassScope, refresher.ClassTarget:
 			return ExitScope
-		case refresher.ClassTransient, refresher.ClassRateLimited:
+		case refresher.ClassTransient, refresher.ClassRateLimited, refresher.ClassEndpoint:
 			return ExitEndpoint
 		case refresher.ClassKeyring:
 			return ExitKeyring

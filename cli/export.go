@@ -18,7 +18,10 @@ func (a *app) exportCommand() *ffcli.Command {
 Exports names, client ids, token URLs, environments, scopes, auth styles,
 audiences, secret dates and notes. Secrets and tokens stay in the keyring:
 after an import on another machine, set each secret with set-secret.
-The CSV adds rotation_status, due_at and days_left for the admin's overview.
+The CSV is the client report of docs/CLI.md: the import columns, then
+rotation_status, due_at, days_left, age_days and rotation_in_progress for the
+admin's overview; a cell that would start a spreadsheet formula gets a
+leading quote.
 
 EXAMPLES
   tokentray export > clients.json

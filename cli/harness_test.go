@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -35,13 +36,18 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// signalChild says "ready", waits for SIGTERM and exits with 42.
+// childCodes are the exit codes of signalChild, by the signal it got.
+var childCodes = map[os.Signal]int{syscall.SIGTERM: 42, syscall.SIGHUP: 43, syscall.SIGQUIT: 44, syscall.SIGINT: 45}
+
+// signalChild says "ready", waits for one of the signals of childCodes and
+// exits with its code.
 func signalChild() {
 	c := make(chan os.Signal, 1)
-	signal.Notify(c, syscall.SIGTERM)
+	for s := range childCodes {
+		signal.Notify(c, s)
+	}
 	fmt.Println("ready")
-	<-c
-	os.Exit(42)
+	os.Exit(childCodes[<-c])
 }
 
 // tokenServer is an httptest RFC 6749 token endpoint for the
@@ -50,10 +56,11 @@ func signalChild() {
 // tests can look for them in output.
 type tokenServer struct {
 	*httptest.Server
-	mu      sync.Mutex          // guards the fields below
-	clients map[string]tsClient // client id -> registration
-	issued  []string            // every access token issued
-	calls   int                 // token requests answered
+	mu       sync.Mutex          // guards the fields below
+	clients  map[string]tsClient // client id -> registration
+	issued   []string            // every access token issued
+	calls    int                 // token requests answered
+	lastForm url.Values          // the form of the last token request
 }
 
 type tsClient struct {
@@ -93,6 +100,12 @@ func (ts *tokenServer) tokens() []string {
 	return slices.Clone(ts.issued)
 }
 
+func (ts *tokenServer) form() url.Values {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.lastForm
+}
+
 func (ts *tokenServer) requests() int {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -107,6 +120,8 @@ func (ts *tokenServer) serve(w http.ResponseWriter, r *http.Request) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	ts.calls++
+	_ = r.ParseForm()
+	ts.lastForm = r.PostForm
 	fail := func(status int, code string) {
 		w.Header().Set("Content-Type", "application/json")
 		if status == http.StatusTooManyRequests {

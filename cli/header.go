@@ -32,6 +32,9 @@ EXAMPLE
 			if err != nil {
 				return err
 			}
+			if err := printable(name, res, true); err != nil {
+				return err
+			}
 			_, err = fmt.Fprintf(a.stdout, "Authorization: %s %s\n", authScheme(res.Token.TokenType), res.Token.AccessToken)
 			return err
 		},

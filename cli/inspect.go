@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokentray/tokentray/catalog"
 	"github.com/tokentray/tokentray/jwtinfo"
+	"github.com/tokentray/tokentray/textsafe"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -26,6 +27,7 @@ type inspectJSON struct {
 	SecondsLeft *int64         `json:"seconds_left"`
 	Scopes      []string       `json:"scopes"`
 	Missing     []string       `json:"missing,omitempty"`
+	Assumed     bool           `json:"scopes_assumed,omitempty"` // the server did not say which scopes it granted
 	JWT         bool           `json:"jwt"`
 	Header      map[string]any `json:"header,omitempty"`
 	Claims      map[string]any `json:"claims,omitempty"`
@@ -77,6 +79,7 @@ EXAMPLES
 				}
 				raw, expiry = res.Token.AccessToken, res.Token.Expiry
 				out.Client, out.Source, out.Scopes, out.Missing = pos[0], string(res.Source), res.Token.Scopes, res.Missing
+				out.Assumed = res.Token.ScopesAssumed
 			default:
 				return usagef("inspect", "give one client NAME, or --token - with the token on standard input")
 			}
@@ -104,9 +107,12 @@ EXAMPLES
 				out.ExpiresAt, out.SecondsLeft = &e, &left
 			}
 			if *asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+				b, err := json.MarshalIndent(out, "", "  ")
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(a.stdout, "%s\n", textsafe.JSON(b))
+				return err
 			}
 			return a.printInspect(out, expiry)
 		},
@@ -116,8 +122,8 @@ EXAMPLES
 func (a *app) printInspect(out inspectJSON, expiry time.Time) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	if out.Client != "" {
-		fmt.Fprintf(tw, "client\t%s\n", out.Client)
-		fmt.Fprintf(tw, "source\t%s\n", out.Source)
+		fmt.Fprintln(tw, row("client", out.Client))
+		fmt.Fprintln(tw, row("source", out.Source))
 	}
 	fmt.Fprintf(tw, "fingerprint\t%s\n", out.Fingerprint)
 	switch {
@@ -132,14 +138,17 @@ func (a *app) printInspect(out inspectJSON, expiry time.Time) error {
 		label := ""
 		if i == 0 {
 			label = "scopes"
+			if out.Assumed {
+				label = "scopes (assumed)"
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", label, s, catalog.Describe(s))
+		fmt.Fprintln(tw, row(label, s, catalog.Describe(s)))
 	}
 	if len(out.Scopes) == 0 {
 		fmt.Fprintf(tw, "scopes\t-\n")
 	}
 	if len(out.Missing) > 0 {
-		fmt.Fprintf(tw, "not granted\t%s\n", strings.Join(out.Missing, " "))
+		fmt.Fprintln(tw, row("not granted", strings.Join(out.Missing, " ")))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -156,7 +165,9 @@ func (a *app) printInspect(out inspectJSON, expiry time.Time) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "%s %s\n", part.name, b)
+		// JSON escapes C0 controls in strings but not DEL, C1 or direction
+		// overrides: textsafe.JSON does.
+		fmt.Fprintf(a.stdout, "%s %s\n", part.name, textsafe.JSON(b))
 	}
 	return nil
 }

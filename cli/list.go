@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,31 +10,10 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/tokentray/tokentray/rotation"
+	"github.com/tokentray/tokentray/textsafe"
 	"github.com/tokentray/tokentray/vault"
 )
-
-// clientJSON is one client in the output of list --json and status --json.
-// The keys are part of the command line's contract.
-type clientJSON struct {
-	Name           string       `json:"name"`
-	ClientID       string       `json:"client_id"`
-	TokenURL       string       `json:"token_url"`
-	Environment    string       `json:"environment"`
-	Scopes         []string     `json:"scopes"`
-	AuthStyle      string       `json:"auth_style"`
-	Audience       string       `json:"audience,omitempty"`
-	TokenExpiresAt *time.Time   `json:"token_expires_at"` // null: no cached token (or the keyring did not answer)
-	Rotation       rotationJSON `json:"rotation"`
-}
-
-type rotationJSON struct {
-	Status      string     `json:"status"` // ok, due-soon, overdue, unknown
-	SecretSetAt *time.Time `json:"secret_set_at"`
-	DueAt       *time.Time `json:"due_at"`
-	DaysLeft    *int       `json:"days_left"` // negative when overdue; null when unknown
-	AgeDays     *int       `json:"age_days"`
-	InProgress  bool       `json:"in_progress"` // a new secret is staged
-}
 
 // clientRow is a client with what list and status show about it.
 type clientRow struct {
@@ -75,45 +53,21 @@ func (a *app) rows(s *vault.Store, withTokens bool) ([]clientRow, error) {
 	return out, nil
 }
 
-func (r clientRow) json() clientJSON {
-	c := r.c
-	j := clientJSON{
-		Name:        c.Name,
-		ClientID:    c.ClientID,
-		TokenURL:    c.TokenURL,
-		Environment: string(c.Environment()),
-		Scopes:      c.Scopes,
-		AuthStyle:   string(c.AuthStyle),
-		Audience:    c.Audience(),
-		Rotation: rotationJSON{
-			Status:     string(r.rot.State),
-			InProgress: !c.RotationStartedAt.IsZero(),
-		},
+// report is the row as list --json and status --json print it.
+func (r clientRow) report() rotation.Report {
+	var expiry time.Time
+	if r.hasToken {
+		expiry = r.expiry
 	}
-	if j.Scopes == nil {
-		j.Scopes = []string{}
-	}
-	if r.hasToken && !r.expiry.IsZero() {
-		t := r.expiry.UTC()
-		j.TokenExpiresAt = &t
-	}
-	if r.rot.State != vault.RotationUnknown {
-		set, due := r.rot.SetAt.UTC(), r.rot.DueAt.UTC()
-		left, age := r.rot.DaysLeft, r.rot.AgeDays
-		j.Rotation.SecretSetAt, j.Rotation.DueAt = &set, &due
-		j.Rotation.DaysLeft, j.Rotation.AgeDays = &left, &age
-	}
-	return j
+	return rotation.NewReport(r.c, r.rot, expiry)
 }
 
 func (a *app) writeJSON(rows []clientRow) error {
-	out := make([]clientJSON, 0, len(rows))
+	out := make([]rotation.Report, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, r.json())
+		out = append(out, r.report())
 	}
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return rotation.WriteJSON(a.stdout, out)
 }
 
 func (a *app) listCommand() *ffcli.Command {
@@ -125,9 +79,9 @@ func (a *app) listCommand() *ffcli.Command {
 		ShortHelp:  "List the stored clients: client id, environment, scopes, token expiry, rotation.",
 		LongHelp: strings.TrimSpace(`
 With --json, prints a JSON array with one object per client and the keys name,
-client_id, token_url, environment, scopes, auth_style, audience,
+client_id, token_url, environment, scopes, auth_style, audience, params, notes,
 token_expires_at and rotation {status, secret_set_at, due_at, days_left,
-age_days, in_progress}.
+age_days, in_progress} (docs/CLI.md describes them).
 
 EXAMPLE
   tokentray list --json | jq -r '.[] | select(.environment == "live") | .name'`),
@@ -147,20 +101,34 @@ EXAMPLE
 			if *asJSON {
 				return a.writeJSON(rows)
 			}
-			if len(rows) == 0 {
-				a.infof("no clients yet: add one with tokentray add NAME --token-url URL --client-id ID")
-				return nil
-			}
-			now := a.clock()
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tCLIENT ID\tENV\tSCOPES\tTOKEN\tROTATION")
-			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.c.Name, r.c.ClientID, r.c.Environment(),
-					orDash(strings.Join(r.c.Scopes, " ")), expiryText(r, now), r.rot.Label())
-			}
-			return tw.Flush()
+			return a.writeList(rows)
 		},
 	}
+}
+
+func (a *app) writeList(rows []clientRow) error {
+	if len(rows) == 0 {
+		a.infof("no clients yet: add one with tokentray add NAME --token-url URL --client-id ID")
+		return nil
+	}
+	now := a.clock()
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tCLIENT ID\tENV\tSCOPES\tTOKEN\tROTATION")
+	for _, r := range rows {
+		fmt.Fprintln(tw, row(r.c.Name, r.c.ClientID, string(r.c.Environment()),
+			orDash(strings.Join(r.c.Scopes, " ")), expiryText(r, now), r.rot.Label()))
+	}
+	return tw.Flush()
+}
+
+// row joins the cells of a table row with tabs for a tabwriter, each cell
+// escaped (textsafe.Escape): a client id, a note or a claim with a control
+// character or a tab cannot act on the terminal nor shift the columns.
+func row(cells ...string) string {
+	for i, c := range cells {
+		cells[i] = textsafe.Escape(c)
+	}
+	return strings.Join(cells, "\t")
 }
 
 func orDash(s string) string {

@@ -197,7 +197,7 @@ func (r *rotateRun) status(ctx context.Context) error {
 		if remote.Rotating() {
 			state = "rotation pending at Stytch (next secret ..." + remote.NextClientSecretLastFour + "): --finish completes it, --cancel cancels it"
 		}
-		fmt.Fprintf(r.a.stdout, "%s\tStytch secret ...%s\t%s\n", r.name, remote.ClientSecretLastFour, state)
+		fmt.Fprintln(r.a.stdout, row(r.name, "Stytch secret ..."+remote.ClientSecretLastFour, state)) // Stytch's text, escaped
 	}
 	return nil
 }
@@ -256,16 +256,37 @@ func (r *rotateRun) rotate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := r.rot.Stage(r.name, secret); err != nil {
-			return err
+		// Staged and proven in one step, as the window's wizard does: a
+		// secret the server refuses is never left staged.
+		p, err := r.rot.StageAndProve(ctx, r.name, secret, true)
+		if err != nil {
+			return r.proveFailed(err)
 		}
+		return r.switchTo(ctx, p)
 	}
 	return r.finish(ctx)
 }
 
+// proveFailed says what became of the staged secret when proving it failed.
+func (r *rotateRun) proveFailed(err error) error {
+	var refused *rotation.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		r.a.infof("the current secret of %s stays in use", r.name)
+	case !errors.Is(err, vault.ErrNoNextSecret) && !errors.Is(err, rotation.ErrAlreadyStaged):
+		r.a.infof("the staged secret is kept: tokentray rotate %s --finish tries again, --cancel discards it", r.name)
+	}
+	return err
+}
+
 func (r *rotateRun) finish(ctx context.Context) error {
-	opts := rotation.SwitchOptions{AcceptScopeChange: r.accept, Provider: r.provider}
-	p, err := r.rot.Prove(ctx, r.name)
+	// A pasted secret that the server refuses is discarded (ProveStaged);
+	// a provider's new secret is kept for --cancel, which tells the provider.
+	prove := r.rot.ProveStaged
+	if r.provider != nil {
+		prove = r.rot.Prove
+	}
+	p, err := prove(ctx, r.name)
 	if sc, ok := r.provider.(*stytch.Client); ok && errors.Is(err, vault.ErrNoNextSecret) {
 		// Switched here, but Stytch was not told (a crash in between)?
 		if cur, cerr := r.rot.Store.Secret(r.name); cerr == nil {
@@ -284,11 +305,15 @@ func (r *rotateRun) finish(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		if !errors.Is(err, vault.ErrNoNextSecret) {
-			r.a.infof("the staged secret is kept: tokentray rotate %s --finish tries again, --cancel discards it", r.name)
-		}
-		return err
+		return r.proveFailed(err)
 	}
+	return r.switchTo(ctx, p)
+}
+
+// switchTo switches to the proven secret, asking before a change of the
+// granted scopes, and prints the outcome.
+func (r *rotateRun) switchTo(ctx context.Context, p *rotation.Proof) error {
+	opts := rotation.SwitchOptions{AcceptScopeChange: r.accept, Provider: r.provider}
 	res, err := r.rot.Switch(ctx, p, opts)
 	var sc *rotation.ScopeChangeError
 	if errors.As(err, &sc) {

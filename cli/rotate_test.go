@@ -58,27 +58,28 @@ func TestRotateCommand(t *testing.T) {
 	// The provider replaced the secret: the old one is rejected from now on.
 	h.ts.register(id, newS, "models:read", "extra:scope")
 
-	// A wrong secret: the proof fails with 401, nothing changes.
+	// A wrong secret: the proof fails with 401, nothing changes and the
+	// refused secret is not left staged (as in the window's wizard).
 	code, _, stderr := h.rotate("wrong-secret-xyz\n", "billing")
-	if code != ExitRejected || !strings.Contains(stderr, "--finish") {
-		t.Errorf("rotate with a wrong secret: exit %d, stderr %q; want %d and a hint", code, stderr, ExitRejected)
+	if code != ExitRejected || strings.Contains(stderr, "--finish") || !strings.Contains(stderr, "stays in use") {
+		t.Errorf("rotate with a wrong secret: exit %d, stderr %q; want %d, the current secret said to stay, no --finish", code, stderr, ExitRejected)
+	}
+	// The current secret is fine: no advice to replace it.
+	if strings.Contains(stderr, "set-secret") || !strings.Contains(stderr, `rejected the secret tried for "billing"`) {
+		t.Errorf("rotate with a wrong secret: stderr %q; want the new secret named as rejected, no set-secret", stderr)
 	}
 	if got, _ := h.store().Secret("billing"); got != old {
 		t.Errorf("after a failed proof the current secret changed")
 	}
-	code, stdout, _ := h.rotate("", "billing", "--status")
-	if code != 0 || !strings.Contains(stdout, "rotation in progress") {
-		t.Errorf("--status: exit %d, stdout %q; want 0 and rotation in progress", code, stdout)
-	}
-	if code, _, _ := h.rotate("", "billing", "--cancel"); code != 0 {
-		t.Errorf("--cancel: exit %d; want 0", code)
-	}
 	if s, _ := rotation.New(h.store()).Status("billing"); s.InProgress {
-		t.Errorf("after --cancel: rotation still in progress")
+		t.Errorf("after a refused secret: a rotation is in progress; want the refused secret not staged")
+	}
+	if _, err := h.store().NextSecret("billing"); !errors.Is(err, vault.ErrNoNextSecret) {
+		t.Errorf("after a refused secret: NextSecret %v; want none staged", err)
 	}
 
 	// The right secret: staged, proven, switched.
-	code, stdout, stderr = h.rotate(newS+"\n", "billing", "--json")
+	code, stdout, stderr := h.rotate(newS+"\n", "billing", "--json")
 	if code != 0 {
 		t.Fatalf("rotate: exit %d\n%s", code, stderr)
 	}
@@ -104,8 +105,9 @@ func TestRotateCommand(t *testing.T) {
 }
 
 // A new registration that no longer allows a requested scope makes the
-// proof fail with invalid_scope (exit 5): nothing switches, the staged
-// secret is kept until cancelled.
+// proof fail with invalid_scope (exit 5): nothing switches and the refused
+// secret is not kept; one staged with --stage-only and refused by --finish
+// is discarded too.
 func TestRotateCommandScopeRefused(t *testing.T) {
 	h := newHarness(t)
 	old := h.addClient("chat", "models:read", "chat:invoke")
@@ -121,14 +123,21 @@ func TestRotateCommandScopeRefused(t *testing.T) {
 	if got, _ := s.Secret("chat"); got != old {
 		t.Fatalf("switched although the proof failed")
 	}
-	if _, err := s.NextSecret("chat"); err != nil {
-		t.Errorf("staged secret: %v; want it kept for --finish or --cancel", err)
+	if _, err := s.NextSecret("chat"); !errors.Is(err, vault.ErrNoNextSecret) {
+		t.Errorf("after a refused proof: NextSecret %v; want the refused secret not kept", err)
 	}
-	if code, _, _ := h.rotate("", "chat", "--cancel"); code != 0 {
-		t.Errorf("--cancel: exit %d; want 0", code)
+
+	// Staged earlier (by the window, or a version that kept refused
+	// secrets): --finish proves it, and a refusal discards it.
+	if err := rotation.New(s).Stage("chat", newS); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = h.rotate("", "chat", "--finish")
+	if code != ExitScope || strings.Contains(stderr, "--finish tries again") {
+		t.Errorf("--finish of a refused staged secret: exit %d, stderr %q; want %d and no offer to try again", code, stderr, ExitScope)
 	}
 	if _, err := h.store().NextSecret("chat"); !errors.Is(err, vault.ErrNoNextSecret) {
-		t.Errorf("after --cancel: %v; want no staged secret", err)
+		t.Errorf("after --finish was refused: %v; want no staged secret", err)
 	}
 }
 

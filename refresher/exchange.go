@@ -1,6 +1,7 @@
 package refresher
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -35,14 +36,15 @@ const (
 	// SkewThreshold: a server clock off by more than this (read from the
 	// Date header) is reported, and absolute expiries are converted.
 	SkewThreshold = 30 * time.Second
-	// maxRedirects bounds redirects followed by NewHTTPClient.
-	maxRedirects = 5
+	// MaxLifetime caps a token's lifetime: a larger expires_in (or JWT
+	// exp) is taken as this (one year).
+	MaxLifetime = 365 * 24 * time.Hour
 )
 
 // NewHTTPClient returns an http.Client for token requests: dial, TLS and
-// whole-request timeouts (timeout for the whole), no redirects except to
-// https (or loopback), and responses capped at 1 MiB. A timeout <= 0 means
-// DefaultTimeout.
+// whole-request timeouts (timeout for the whole), no redirects (a 3xx is
+// returned as it is: a token request must not take the secret to another
+// URL), and responses capped at 1 MiB. A timeout <= 0 means DefaultTimeout.
 func NewHTTPClient(timeout time.Duration) *http.Client {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -63,22 +65,12 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 	return &http.Client{
 		Timeout:       timeout,
 		Transport:     &capTransport{base: tr, max: MaxResponseBytes},
-		CheckRedirect: checkRedirect,
+		CheckRedirect: noRedirects,
 	}
 }
 
-// checkRedirect follows redirects only to https, or to plain http on
-// loopback (a local test server).
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= maxRedirects {
-		return fmt.Errorf("%w: more than %d redirects", errRedirect, maxRedirects)
-	}
-	u := req.URL
-	if u.Scheme == "https" || (u.Scheme == "http" && vault.IsLoopbackHost(u.Hostname())) {
-		return nil
-	}
-	return fmt.Errorf("%w: to %s://%s", errRedirect, u.Scheme, u.Host)
-}
+// noRedirects makes an http.Client return a redirect as the response.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // capTransport refuses responses larger than max bytes.
 type capTransport struct {
@@ -123,12 +115,19 @@ func (b *capBody) Read(p []byte) (int, error) {
 func (b *capBody) Close() error { return b.rc.Close() }
 
 // recorder wraps the transport of one exchange: it keeps the response's
-// Date header and counts the body bytes read.
+// Date header and counts the body bytes read. The body of a successful
+// answer is read here (up to MaxResponseBytes) and kept for parseSuccess;
+// a JSON body reaches x/oauth2 without its expires_in, which it cannot
+// parse beyond an int64 (1e300 failed the whole answer): parseSuccess reads
+// it instead.
 type recorder struct {
 	base http.RoundTripper
-	mu   sync.Mutex // guards date and n
+	mu   sync.Mutex // guards the fields below
 	date string
 	n    int64
+	body []byte // the last 2xx answer's body
+	ok   bool   // body was read
+	host string // the host that answered last
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -138,12 +137,39 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	r.mu.Lock()
 	r.date = resp.Header.Get("Date")
+	r.host = req.URL.Host
 	r.mu.Unlock()
 	if resp.ContentLength > MaxResponseBytes {
 		resp.Body.Close()
 		return nil, fmt.Errorf("%w: %d bytes announced", errTooLarge, resp.ContentLength)
 	}
 	resp.Body = &countBody{rc: resp.Body, r: r}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxResponseBytes {
+		return nil, fmt.Errorf("%w: more than %d bytes", errTooLarge, MaxResponseBytes)
+	}
+	r.mu.Lock()
+	r.body, r.ok = b, true
+	r.mu.Unlock()
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) == nil {
+		if _, has := m["expires_in"]; has {
+			delete(m, "expires_in")
+			if nb, err := json.Marshal(m); err == nil {
+				b = nb
+			}
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
 	return resp, nil
 }
 
@@ -151,6 +177,12 @@ func (r *recorder) result() (date string, n int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.date, r.n
+}
+
+func (r *recorder) answered() (host string, body []byte, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.host, r.body, r.ok
 }
 
 type countBody struct {
@@ -201,19 +233,19 @@ func hostOf(raw string) string {
 
 // Exchange performs one client-credentials token request for c with secret,
 // without caching anything: the "Test" button, `add` without --no-test and
-// rotation's proof use it. scopes nil means c.Scopes. Errors are *Error.
-// hc nil means NewHTTPClient(DefaultTimeout).
+// rotation's proof use it. scopes nil means c.Scopes. Errors are *Error
+// with NewSecret set. hc nil means NewHTTPClient(DefaultTimeout).
 func Exchange(ctx context.Context, hc *http.Client, c vault.Client, secret string, scopes []string) (Result, error) {
 	if hc == nil {
 		hc = NewHTTPClient(DefaultTimeout)
 	}
 	n, err := c.Normalize()
 	if err != nil {
-		return Result{}, &Error{Class: ClassConfig, Client: c.Name, Host: hostOf(c.TokenURL), Err: err, cause: err.Error()}
+		return Result{}, &Error{Class: ClassConfig, Client: c.Name, Host: hostOf(c.TokenURL), Err: err, NewSecret: true, cause: sanitize(err.Error(), []string{secret}, 200)}
 	}
 	if secret == "" {
-		return Result{}, &Error{Class: ClassConfig, Client: c.Name, Host: hostOf(c.TokenURL), Err: errors.New("empty secret"),
-			cause: "the secret is empty", hint: "paste it from your provider's dashboard"}
+		return Result{}, &Error{Class: ClassConfig, Client: c.Name, Host: hostOf(c.TokenURL), Err: errors.New("empty secret"), NewSecret: true,
+			cause: "the secret is empty", fix: "paste it from your provider's dashboard"}
 	}
 	requested := scopes
 	if requested == nil {
@@ -222,12 +254,67 @@ func Exchange(ctx context.Context, hc *http.Client, c vault.Client, secret strin
 	cfg := newConfig(n)
 	cfg.ClientSecret = secret
 	cfg.Scopes = requested
-	return exchange(ctx, hc, cfg, n, requested, time.Now)
+	res, err := exchange(ctx, hc, cfg, n, requested, time.Now)
+	if e, ok := err.(*Error); ok {
+		e.NewSecret = true
+	}
+	return res, err
 }
 
+// authStyles remembers, per token URL and client id, the auth style an
+// auto-detecting exchange found to work (in memory, for this process).
+var authStyles sync.Map // string -> oauth2.AuthStyle
+
 // exchange runs one token request with cfg (secret and scopes set) on a
-// token source built from ctx, with hc passed through oauth2.HTTPClient.
+// token source built from ctx, with hc passed through oauth2.HTTPClient,
+// following no redirect. With AuthStyleAutoDetect it sends the credentials
+// in the Basic header (or the style that worked before) and tries the other
+// style only when the answer rejects the client authentication (401, or
+// invalid_client / unauthorized_client): never after a rate limit, a 5xx,
+// a timeout or a refused scope. Both attempts share one deadline, hc's
+// timeout (DefaultTimeout when it has none).
 func exchange(ctx context.Context, hc *http.Client, cfg *clientcredentials.Config, c vault.Client, requested []string, now func() time.Time) (Result, error) {
+	limit := hc.Timeout
+	if limit <= 0 {
+		limit = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	red := newRedactor(cfg.ClientID, cfg.ClientSecret)
+	if cfg.AuthStyle != oauth2.AuthStyleAutoDetect {
+		return attempt(ctx, hc, cfg, cfg.AuthStyle, c, requested, red, now)
+	}
+	key := cfg.TokenURL + "\x00" + cfg.ClientID
+	first, second := oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams
+	if v, ok := authStyles.Load(key); ok && v.(oauth2.AuthStyle) == oauth2.AuthStyleInParams {
+		first, second = second, first
+	}
+	res, err := attempt(ctx, hc, cfg, first, c, requested, red, now)
+	if err == nil {
+		authStyles.Store(key, first)
+		return res, nil
+	}
+	if e, ok := err.(*Error); !ok || !rejectsClientAuth(e) || ctx.Err() != nil {
+		return res, err
+	}
+	res, err2 := attempt(ctx, hc, cfg, second, c, requested, red, now)
+	if err2 == nil {
+		authStyles.Store(key, second)
+		return res, nil
+	}
+	return res, err2
+}
+
+// rejectsClientAuth reports whether an answer rejects the client's
+// authentication, the only failure after which auto-detection tries the
+// other auth style.
+func rejectsClientAuth(e *Error) bool {
+	return e.Status == http.StatusUnauthorized ||
+		(e.Status == http.StatusBadRequest && (e.Code == "invalid_client" || e.Code == "unauthorized_client"))
+}
+
+// attempt is one token request with the given auth style.
+func attempt(ctx context.Context, hc *http.Client, cfg *clientcredentials.Config, style oauth2.AuthStyle, c vault.Client, requested []string, red *redactor, now func() time.Time) (Result, error) {
 	res := Result{Requested: append([]string(nil), requested...)}
 	host := hostOf(c.TokenURL)
 	base := hc.Transport
@@ -237,59 +324,132 @@ func exchange(ctx context.Context, hc *http.Client, cfg *clientcredentials.Confi
 	rec := &recorder{base: base}
 	hc2 := *hc
 	hc2.Transport = rec
+	hc2.CheckRedirect = noRedirects
+	one := &clientcredentials.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TokenURL: cfg.TokenURL,
+		Scopes: cfg.Scopes, EndpointParams: cfg.EndpointParams, AuthStyle: style}
 	sent := now().Round(0)
-	tok, err := cfg.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, &hc2)).Token()
+	tok, err := one.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, &hc2)).Token()
 	recv := now().Round(0)
 	date, n := rec.result()
+	if h, _, _ := rec.answered(); h != "" {
+		host = h
+	}
+	fail := func(err error) (Result, error) {
+		return res, classify(err, c.Name, host, requested, red, recv)
+	}
 	if err != nil {
 		if n >= MaxResponseBytes && !errors.Is(err, errTooLarge) {
 			err = fmt.Errorf("%w: %w", errTooLarge, err)
 		}
-		return res, classify(err, c.Name, host, requested, secretForms(cfg.ClientID, cfg.ClientSecret), recv)
+		return fail(err)
 	}
 	if tt := tok.TokenType; tt != "" && !strings.EqualFold(tt, "bearer") {
-		err := fmt.Errorf("%w: the server issued a token of type %q", errBadTokenType, sanitize(tt, nil, 32))
-		return res, classify(err, c.Name, host, requested, secretForms(cfg.ClientID, cfg.ClientSecret), recv)
+		return fail(fmt.Errorf("%w: the server issued a token of type %q", errBadTokenType, sanitize(tt, nil, 32)))
+	}
+	if why := checkAccessToken(tok.AccessToken); why != "" {
+		return fail(fmt.Errorf("%w: %s", errMalformed, why))
 	}
 	if d, err := http.ParseTime(date); err == nil {
 		if skew := d.Sub(recv).Round(time.Second); skew > SkewThreshold || skew < -SkewThreshold {
 			res.Skew = skew
 		}
 	}
+	_, body, _ := rec.answered()
+	ein := tok.Extra("expires_in") // form-encoded answers
+	if v, ok := jsonField(body, "expires_in"); ok {
+		ein = v
+	}
 	info, _ := jwtinfo.Parse(tok.AccessToken)
 	var expiry time.Time
-	if secs, ok := expiresIn(tok.Extra("expires_in")); ok {
+	secs, verdict := expiresIn(ein)
+	switch {
+	case verdict == lifetimeBad:
+		return fail(fmt.Errorf("%w: expires_in is %s: the token has no lifetime left", errMalformed, sanitize(fmt.Sprint(ein), nil, 32)))
+	case verdict == lifetimeOK:
 		// Relative to our own clock: immune to the server's skew.
 		expiry = sent.Add(secs)
-	} else if info != nil && !info.Time("exp").IsZero() {
+	case info != nil && !info.Time("exp").IsZero():
 		// An absolute time on the server's clock.
 		expiry = info.Time("exp").Add(-res.Skew)
-	} else {
+		if !expiry.After(recv) {
+			return fail(fmt.Errorf("%w: the token's exp claim is in the past", errMalformed))
+		}
+		if limit := sent.Add(MaxLifetime); expiry.After(limit) {
+			expiry = limit
+		}
+	default:
 		expiry = sent.Add(DefaultLifetime)
 	}
-	granted, ok := scopesOf(tok.Extra("scope"))
-	if !ok && info != nil {
-		granted, ok = info.Scopes()
-	}
-	if !ok {
-		// RFC 6749 5.1: scope is omitted when identical to the request.
-		granted = append([]string(nil), requested...)
-	}
+	granted, assumed := grantedScopes(tok.Extra("scope"), info, requested)
 	res.Token = vault.Token{
-		AccessToken: tok.AccessToken,
-		TokenType:   "Bearer",
-		Expiry:      expiry.UTC(),
-		Scopes:      granted,
-		FetchedAt:   sent.UTC(),
+		AccessToken:   tok.AccessToken,
+		TokenType:     "Bearer",
+		Expiry:        expiry.UTC(),
+		Scopes:        granted,
+		ScopesAssumed: assumed,
+		FetchedAt:     sent.UTC(),
 	}
 	res.Source = FromFetch
 	res.Missing = vault.MissingScopes(requested, granted)
 	return res, nil
 }
 
+// checkAccessToken returns why an access token cannot be used as a bearer
+// token, or "": RFC 6750 2.1 allows only b64token characters,
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". Anything
+// else (a newline, ESC, a space) would reach terminals and HTTP headers.
+func checkAccessToken(tok string) string {
+	if tok == "" {
+		return "the access token is empty"
+	}
+	body := strings.TrimRight(tok, "=")
+	if body == "" {
+		return "the access token is only '=' signs"
+	}
+	for i := 0; i < len(body); i++ {
+		ch := body[i]
+		switch {
+		case ch >= 'a' && ch <= 'z', ch >= 'A' && ch <= 'Z', ch >= '0' && ch <= '9':
+		case strings.IndexByte("-._~+/", ch) >= 0:
+		case ch < 0x20 || ch == 0x7f:
+			return fmt.Sprintf("the access token contains a control character (0x%02x at byte %d), which a bearer token cannot have", ch, i)
+		default:
+			return fmt.Sprintf("the access token contains %q at byte %d, which a bearer token cannot have (RFC 6750)", sanitize(string(rune(ch)), nil, 4), i)
+		}
+	}
+	return ""
+}
+
+// jsonField returns the value of key in a JSON object body, numbers as
+// json.Number.
+func jsonField(body []byte, key string) (any, bool) {
+	if len(body) == 0 {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var m map[string]any
+	if dec.Decode(&m) != nil {
+		return nil, false
+	}
+	v, ok := m[key]
+	return v, ok
+}
+
+// lifetimeVerdict says what an expires_in value means.
+type lifetimeVerdict int
+
+const (
+	lifetimeMissing lifetimeVerdict = iota // absent or not a number: the JWT's exp or DefaultLifetime
+	lifetimeOK                             // a lifetime (clamped to MaxLifetime)
+	lifetimeBad                            // zero or negative: the answer is refused
+)
+
 // expiresIn reads expires_in as a number of seconds (a JSON number or a
-// numeric string, as some servers send).
-func expiresIn(v any) (time.Duration, bool) {
+// numeric string, as some servers send). Zero or less is refused (a token
+// that is already expired is no answer); more than MaxLifetime is taken as
+// MaxLifetime; anything not a number counts as missing.
+func expiresIn(v any) (time.Duration, lifetimeVerdict) {
 	var f float64
 	switch x := v.(type) {
 	case float64:
@@ -297,24 +457,33 @@ func expiresIn(v any) (time.Duration, bool) {
 	case int64:
 		f = float64(x)
 	case json.Number:
-		g, err := x.Float64()
-		if err != nil {
-			return 0, false
+		g, err := strconv.ParseFloat(string(x), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return 0, lifetimeMissing
 		}
 		f = g
 	case string:
-		g, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		if err != nil {
-			return 0, false
+		x = strings.TrimSpace(x)
+		if x == "" {
+			return 0, lifetimeMissing
+		}
+		g, err := strconv.ParseFloat(x, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return 0, lifetimeMissing
 		}
 		f = g
 	default:
-		return 0, false
+		return 0, lifetimeMissing
 	}
-	if f <= 0 || math.IsNaN(f) || f > 10*365*24*3600 {
-		return 0, false
+	switch {
+	case math.IsNaN(f):
+		return 0, lifetimeMissing
+	case f <= 0:
+		return 0, lifetimeBad
+	case f >= MaxLifetime.Seconds():
+		return MaxLifetime, lifetimeOK
 	}
-	return time.Duration(f * float64(time.Second)), true
+	return max(time.Duration(f*float64(time.Second)), time.Second), lifetimeOK
 }
 
 // scopesOf reads the response's scope field: a space-separated string or,

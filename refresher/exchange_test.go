@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,13 +201,13 @@ func TestExchangeFailures(t *testing.T) {
 				writeJSON(w, 401, map[string]string{"error": "invalid_client", "error_description": "Client authentication failed"})
 			},
 			class: ClassRejected, status: 401, code: "invalid_client",
-			contains: []string{`the secret of "billing" was rejected by 127.0.0.1`, "(invalid_client", "tokentray set-secret billing", "rotated"},
+			contains: []string{`127.0.0.1`, `rejected the secret tried for "billing" (HTTP 401 invalid_client: Client authentication failed); nothing was saved`, "copy the secret again"},
 		},
 		{
 			name:    "401 without a body",
 			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(401) },
 			class:   ClassRejected, status: 401,
-			contains: []string{"HTTP 401", "tokentray set-secret billing"},
+			contains: []string{"(HTTP 401)", "copy the secret again"},
 		},
 		{
 			name: "400 invalid_client",
@@ -221,7 +222,7 @@ func TestExchangeFailures(t *testing.T) {
 				writeJSON(w, 400, map[string]string{"error": "invalid_scope", "error_description": "scope chat:invoke not allowed"})
 			},
 			class: ClassScope, status: 400, code: "invalid_scope",
-			contains: []string{"models:read chat:invoke", "tokentray edit billing"},
+			contains: []string{"refused the scope chat:invoke for", "tokentray edit billing --scope models:read"},
 		},
 		{
 			name: "403 with the platform's detail",
@@ -229,7 +230,7 @@ func TestExchangeFailures(t *testing.T) {
 				writeJSON(w, 403, map[string]string{"detail": "Missing required scope: chat:invoke"})
 			},
 			class: ClassScope, status: 403,
-			contains: []string{"Missing required scope: chat:invoke"},
+			contains: []string{"refused the scope chat:invoke for", "(HTTP 403)"},
 		},
 		{
 			name: "429 Retry-After seconds",
@@ -238,7 +239,7 @@ func TestExchangeFailures(t *testing.T) {
 				w.WriteHeader(429)
 			},
 			class: ClassRateLimited, status: 429, retryIn: 30 * time.Second,
-			contains: []string{"rate-limiting", "retrying at"},
+			contains: []string{"rate-limiting", "the server asks to wait: try again after"},
 		},
 		{
 			name: "429 Retry-After date",
@@ -252,7 +253,7 @@ func TestExchangeFailures(t *testing.T) {
 			name:    "500",
 			handler: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) },
 			class:   ClassTransient, status: 500,
-			contains: []string{"HTTP 500", "retrying with backoff"},
+			contains: []string{"HTTP 500", "try again: tokentray refresh billing"},
 		},
 		{
 			name: "10 MB body",
@@ -301,8 +302,8 @@ func TestExchangeFailures(t *testing.T) {
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				http.NotFound(w, r)
 			},
-			class: ClassConfig, status: 404,
-			contains: []string{"HTTP 404", "tokentray edit billing"},
+			class: ClassEndpoint, status: 404,
+			contains: []string{"HTTP 404", "no token endpoint at that URL", "tokentray edit billing --token-url URL"},
 		},
 		{
 			name: "secret echoed in the description",
@@ -341,6 +342,9 @@ func TestExchangeFailures(t *testing.T) {
 			}
 			if strings.Contains(msg, testSecret) || strings.Contains(fmt.Sprint(e.Err), testSecret) {
 				t.Errorf("Error() contains the secret: %q", msg)
+			}
+			if strings.Contains(msg, "retr") {
+				t.Errorf("Error() = %q; a one-shot exchange retries nothing and must not say so", msg)
 			}
 			if !strings.HasPrefix(msg, "refresher: ") {
 				t.Errorf("Error() = %q; want the refresher: prefix", msg)
@@ -381,64 +385,44 @@ func TestExchangeHangingServerTimesOut(t *testing.T) {
 	}
 }
 
-func TestExchangeRedirects(t *testing.T) {
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tokenOK(w, nil) }))
-	defer target.Close()
-	tests := []struct {
-		name    string
-		to      string
-		wantErr bool
-	}{
-		{"to plain http elsewhere", "http://auth.example.com/token", true},
-		{"to ftp", "ftp://auth.example.com/token", true},
-		{"to loopback http", target.URL + "/token", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				http.Redirect(w, r, tt.to, http.StatusTemporaryRedirect)
-			}))
-			defer ts.Close()
-			_, err := Exchange(context.Background(), NewHTTPClient(5*time.Second), testClient(ts.URL, vault.AuthHeader), testSecret, nil)
-			if !tt.wantErr {
-				if err != nil {
-					t.Fatalf("Exchange: %v; want success", err)
+// A token request follows no redirect, whatever the auth style and the
+// target: the Location's host receives nothing (it would get the secret),
+// and the error names the Location and the command that updates the URL.
+func TestExchangeFollowsNoRedirect(t *testing.T) {
+	for _, status := range []int{301, 302, 303, 307, 308} {
+		for _, style := range []vault.AuthStyle{vault.AuthHeader, vault.AuthBody, vault.AuthAuto} {
+			t.Run(fmt.Sprintf("%d %s", status, style), func(t *testing.T) {
+				var got atomic.Int32
+				other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					got.Add(1)
+					tokenOK(w, nil)
+				}))
+				defer other.Close()
+				ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					http.Redirect(w, r, other.URL+"/token", status)
+				}))
+				defer ts.Close()
+				for _, hc := range []*http.Client{NewHTTPClient(5 * time.Second), {Timeout: 5 * time.Second}} {
+					_, err := Exchange(context.Background(), hc, testClient(ts.URL, style), testSecret, nil)
+					var e *Error
+					if !errors.As(err, &e) || e.Class != ClassEndpoint || e.Status != status {
+						t.Fatalf("err = %v; want an endpoint *Error with status %d", err, status)
+					}
+					msg := err.Error()
+					for _, want := range []string{"redirect to " + other.URL + "/token", "tokentray edit billing --token-url " + other.URL + "/token"} {
+						if !strings.Contains(msg, want) {
+							t.Errorf("Error() = %q; want it to contain %q", msg, want)
+						}
+					}
+					if w := e.Words(); w.Action != ActionEditURL {
+						t.Errorf("Action = %q; want %q", w.Action, ActionEditURL)
+					}
 				}
-				return
-			}
-			var e *Error
-			if !errors.As(err, &e) || e.Class != ClassConfig || !errors.Is(err, errRedirect) {
-				t.Fatalf("err = %v; want a config *Error wrapping errRedirect", err)
-			}
-			if !strings.Contains(err.Error(), "not https") {
-				t.Errorf("Error() = %q; want it to say not https", err)
-			}
-		})
-	}
-}
-
-func TestCheckRedirect(t *testing.T) {
-	tests := []struct {
-		url  string
-		want bool // allowed
-	}{
-		{"https://auth.example.com/t", true},
-		{"http://auth.example.com/t", false},
-		{"http://127.0.0.1:8080/t", true},
-		{"http://localhost/t", true},
-		{"http://[::1]/t", true},
-		{"file:///etc/passwd", false},
-	}
-	for _, tt := range tests {
-		req := httptest.NewRequest("POST", tt.url, nil)
-		err := checkRedirect(req, nil)
-		if got := err == nil; got != tt.want {
-			t.Errorf("checkRedirect(%s) allowed = %v; want %v (err %v)", tt.url, got, tt.want, err)
+				if n := got.Load(); n != 0 {
+					t.Errorf("the redirect's target received %d requests; want none", n)
+				}
+			})
 		}
-	}
-	req := httptest.NewRequest("POST", "https://a.example.com/", nil)
-	if err := checkRedirect(req, make([]*http.Request, maxRedirects)); err == nil {
-		t.Errorf("checkRedirect after %d redirects: nil; want an error", maxRedirects)
 	}
 }
 
@@ -593,6 +577,11 @@ func FuzzExchangeResponse(f *testing.F) {
 	f.Add(401, "application/json", []byte(`{"error":"invalid_client","error_description":"`+testSecret+`"}`))
 	f.Add(429, "text/plain", []byte(`slow down`))
 	f.Add(200, "application/json", []byte(`{"access_token":"`+makeJWT(map[string]any{"scp": []string{"a"}, "exp": 1e10})+`"}`))
+	f.Add(200, "application/json", []byte(`{"access_token":"a","expires_in":1e300}`))
+	f.Add(200, "application/json", []byte(`{"access_token":"a","expires_in":-100}`))
+	f.Add(200, "application/json", []byte(`{"access_token":"a\u001b[2J","expires_in":60}`))
+	f.Add(200, "application/x-www-form-urlencoded", []byte(`access_token=a%0Ab&expires_in=1e300`))
+	f.Add(307, "text/html", []byte(`<a href="https://evil.example.com/">moved</a>`))
 	f.Fuzz(func(t *testing.T, status int, ctype string, body []byte) {
 		if status < 100 || status > 599 {
 			return
@@ -615,6 +604,12 @@ func FuzzExchangeResponse(f *testing.F) {
 		}
 		if res.Token.AccessToken == "" || res.Token.Expiry.IsZero() || res.Token.TokenType != "Bearer" {
 			t.Errorf("success with token %v (%q, expiry %v)", res.Token, res.Token.TokenType, res.Token.Expiry)
+		}
+		if why := checkAccessToken(res.Token.AccessToken); why != "" {
+			t.Errorf("success with a token a bearer token cannot be: %s", why)
+		}
+		if life := res.Token.Lifetime(); life <= 0 || life > MaxLifetime {
+			t.Errorf("success with a lifetime of %v; want in (0, %v]", life, MaxLifetime)
 		}
 	})
 }

@@ -162,8 +162,12 @@ func TestHydraAuthMethods(t *testing.T) {
 				if len(reqs) == 0 {
 					t.Fatalf("%s: no token request reached Hydra (err %v)", via, err)
 				}
-				if first := reqs[0]; first.Basic != tt.wantBasic || first.BodySecret == tt.wantBasic || first.GrantType != "client_credentials" {
-					t.Errorf("%s: first request %+v; want basic=%v, secret in body=%v, grant client_credentials", via, first, tt.wantBasic, !tt.wantBasic)
+				wantBasic := tt.wantBasic
+				if tt.name == "post-auto" && via == "Token" {
+					wantBasic = false // auto remembers that the body worked
+				}
+				if first := reqs[0]; first.Basic != wantBasic || first.BodySecret == wantBasic || first.GrantType != "client_credentials" {
+					t.Errorf("%s: first request %+v; want basic=%v, secret in body=%v, grant client_credentials", via, first, wantBasic, !wantBasic)
 				}
 				if !tt.wantOK {
 					wantHydraError(t, err, refresher.ClassRejected, "invalid_client", 401)
@@ -466,5 +470,37 @@ func TestHydraRefreshAfterMargin(t *testing.T) {
 	}
 	if got := e.h.TokenRequests(); got != 5 {
 		t.Errorf("MinTTL beyond the lifetime: %d token requests; want 5 (one attempt)", got)
+	}
+}
+
+// With auth=auto, a refused scope stays a refused scope (exit 5): the other
+// auth style is tried only after Hydra rejects the client authentication,
+// so a client registered for Basic is never answered invalid_client for
+// the body attempt a blind probe would make; a client registered for the
+// body gets its invalid_scope after the one probe.
+func TestHydraAutoRefusedScopeStaysInvalidScope(t *testing.T) {
+	e := newHydraEnv(t, hydratest.Options{})
+	ctx := context.Background()
+	const extra = "billing:write"
+	for _, method := range []string{hydratest.AuthBasic, hydratest.AuthPost} {
+		t.Run(method, func(t *testing.T) {
+			name := "auto-" + strings.ReplaceAll(method, "_", "-")
+			c := e.addClient(t, name, method, vault.AuthAuto, append(slices.Clone(hydraScopes), extra), hydraSecret)
+			before := e.h.TokenRequests()
+			_, err := refresher.Exchange(ctx, nil, c, hydraSecret, nil)
+			re := wantHydraError(t, err, refresher.ClassScope, "invalid_scope", 400)
+			if w := re.Words(); w.Action != refresher.ActionEditScopes || !strings.Contains(w.Detail, extra) || strings.Contains(re.Message(), "rotate") {
+				t.Errorf("Words %+v; want the refused scope named and an edit-scopes fix", w)
+			}
+			want := 1
+			if method == hydratest.AuthPost {
+				want = 2 // Basic refused with 401, then the body
+			}
+			if got := e.h.TokenRequests() - before; got != want {
+				t.Errorf("%d token requests; want %d", got, want)
+			}
+			_, err = e.r.Token(ctx, name, refresher.TokenOptions{})
+			wantHydraError(t, err, refresher.ClassScope, "invalid_scope", 400)
+		})
 	}
 }

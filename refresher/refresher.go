@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,7 +75,8 @@ type slot struct {
 	err         *Error    // last error; nil after a success
 	staleSince  time.Time // first failure since the last success
 	nextAttempt time.Time // no automatic attempt before this
-	held        bool      // rejected or misconfigured: no retries until a change or Force
+	held        bool      // rejected or misconfigured: no retries until a change or Force, or nextAttempt when set
+	rejections  int       // consecutive rejections, for the slow retry of rejected credentials
 	bo          *backoff.ExponentialBackOff
 	inFlight    bool
 	dueAt       time.Time // when the scheduler refreshes the token
@@ -130,11 +132,20 @@ func New(opts Options) *Refresher {
 func (r *Refresher) now() time.Time { return r.opts.Now().Round(0) }
 
 // margin is how long before expiry t is refreshed: max(MarginMin,
-// MarginFraction of its lifetime). A token living less than MarginMin is
-// never fresh: Token fetches on every call (lower MarginMin for such
-// servers), and the scheduler refreshes it at half its life.
+// MarginFraction of its lifetime), but never more than half its lifetime,
+// so that every token is reused for at least half of its life (a 5-minute
+// token, Keycloak's default, gets a 2m30s margin; a 30-second one 15s).
 func (r *Refresher) margin(t vault.Token) time.Duration {
-	return max(r.opts.MarginMin, time.Duration(r.opts.MarginFraction*float64(t.Lifetime())))
+	return marginOf(t.Lifetime(), r.opts.MarginMin, r.opts.MarginFraction)
+}
+
+// marginOf is the refresh margin of a token living life:
+// min(max(floor, fraction*life), life/2). A lifetime <= 0 has no margin.
+func marginOf(life, floor time.Duration, fraction float64) time.Duration {
+	if life <= 0 {
+		return 0
+	}
+	return min(max(floor, time.Duration(fraction*float64(life))), life/2)
 }
 
 // fresh reports whether t has more than the margin and minTTL left at now.
@@ -171,7 +182,7 @@ func (r *Refresher) entryLocked(name string) (*entry, error) {
 		if errors.Is(err, vault.ErrNoClient) {
 			return nil, fmt.Errorf("refresher: no client called %q: run tokentray list to see the names: %w", name, err)
 		}
-		return nil, &Error{Class: ClassConfig, Client: name, Err: err, cause: "cannot read the client index", hint: "run: tokentray doctor"}
+		return nil, &Error{Class: ClassConfig, Client: name, Err: err, cause: "cannot read the client index", fix: "run: tokentray doctor"}
 	}
 	e := r.newEntry(c)
 	r.clients[name] = e
@@ -214,8 +225,8 @@ func scopeSet(c vault.Client, asked []string) (set, requested []string, err *Err
 	}
 	if extra := vault.MissingScopes(norm, c.Scopes); len(extra) > 0 {
 		return nil, nil, &Error{Class: ClassScope, Client: c.Name, Host: hostOf(c.TokenURL), Scopes: extra,
-			Err:  fmt.Errorf("scopes %v are not among the client's", extra),
-			hint: fmt.Sprintf("%v are not among the client's scopes; add them with: tokentray edit %s", extra, c.Name)}
+			Err:   fmt.Errorf("scopes %v are not among the client's", extra),
+			cause: strings.Join(extra, " ") + " are not among its scopes"}
 	}
 	if vault.SameScopes(norm, c.Scopes) {
 		return nil, slices.Clone(c.Scopes), nil
@@ -269,7 +280,7 @@ func (r *Refresher) Token(ctx context.Context, name string, opts TokenOptions) (
 			r.mu.Unlock()
 			return res, nil
 		}
-		if s.err != nil && (s.held || now.Before(s.nextAttempt)) {
+		if s.err != nil && s.waiting(now) {
 			res, err := r.staleLocked(s, now, opts.MinTTL, requested)
 			held, setAt := s.held, c.SecretSetAt
 			r.mu.Unlock()
@@ -349,6 +360,7 @@ func (r *Refresher) clearFailureLocked(s *slot) {
 	s.staleSince = time.Time{}
 	s.nextAttempt = time.Time{}
 	s.held = false
+	s.rejections = 0
 	s.bo.Reset()
 }
 
@@ -368,8 +380,10 @@ func (r *Refresher) dueAt(t vault.Token) time.Time {
 }
 
 // autoDueAt is when the scheduler refreshes a slot on its own: at dueAt,
-// but not before half the token's life (at least a second), so that a
-// token shorter-lived than the margin does not make it fetch in a loop.
+// but not before half the token's life (at least a second): the jitter
+// never makes the scheduler replace a token Token would still serve from
+// its cache for a while, and a very short-lived token does not make it
+// fetch in a loop.
 func autoDueAt(s *slot) time.Time {
 	floor := s.tok.FetchedAt.Add(max(s.tok.Lifetime()/2, time.Second))
 	if s.dueAt.Before(floor) {
@@ -436,7 +450,7 @@ func (r *Refresher) fetch(ctx context.Context, name, key string, set, requested 
 		return res, &Error{Class: ClassConfig, Client: name,
 			Err:   fmt.Errorf("token valid for %v, less than the %v asked for", rem.Round(time.Second), opts.MinTTL),
 			cause: fmt.Sprintf("the server issues tokens valid for %v, less than the %v asked for", res.Token.Lifetime().Round(time.Second), opts.MinTTL),
-			hint:  "ask for a shorter minimum lifetime"}
+			fix:   "ask for a shorter minimum lifetime (--min-ttl)"}
 	}
 	return res, nil
 }
@@ -532,7 +546,7 @@ func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key s
 		// A local file problem (permissions, a full disk), not the network.
 		return flight{err: &Error{Class: ClassConfig, Client: name, Host: host, Err: err,
 			cause: "cannot take its lock file: " + sanitize(err.Error(), nil, 200),
-			hint:  "check that the configuration directory is writable; run: tokentray doctor"}}
+			fix:   "check that the configuration directory is writable; run: tokentray doctor"}}
 	}
 	defer unlock()
 	var cached *vault.Token
@@ -631,7 +645,15 @@ func (r *Refresher) failLocked(e *entry, s *slot, err *Error, now time.Time) {
 	}
 	first := s.err == nil || s.err.Class != err.Class
 	switch err.Class {
-	case ClassRejected, ClassConfig:
+	case ClassRejected:
+		// No retry storm, but no giving up either: the provider may accept
+		// the secret again (a revocation undone, an outage of its client
+		// store), so one slow attempt after 1, 2, 4 ... up to 30 minutes.
+		s.held = true
+		s.nextAttempt = now.Add(rejectedRetry(s.rejections))
+		s.rejections++
+		err.RetryAt = s.nextAttempt
+	case ClassConfig, ClassEndpoint:
 		s.held = true
 		s.nextAttempt = time.Time{}
 	case ClassRateLimited:
@@ -648,6 +670,9 @@ func (r *Refresher) failLocked(e *entry, s *slot, err *Error, now time.Time) {
 	if usable(s.tok, now, 0) {
 		err.ValidUntil = s.tok.Expiry
 	}
+	// Only the scheduler retries on its own; a one-shot caller (the
+	// command line) has nothing retrying.
+	err.Retrying = !s.held && r.sched != nil
 	s.err = err.clone()
 	lvl := slog.LevelWarn
 	if !first {
@@ -655,6 +680,21 @@ func (r *Refresher) failLocked(e *entry, s *slot, err *Error, now time.Time) {
 	}
 	r.log.Log(context.Background(), lvl, "token refresh failed", "client", e.client.Name, "class", string(err.Class),
 		"status", err.Status, "code", err.Code, "retry_at", err.RetryAt, "valid_until", err.ValidUntil)
+}
+
+// rejectedRetry is how long after its n-th consecutive rejection (from 0)
+// a client's credentials are tried again: 1 minute, doubling, at most 30.
+func rejectedRetry(n int) time.Duration {
+	return min(time.Minute<<min(n, 5), 30*time.Minute)
+}
+
+// waiting reports whether a failed slot waits at now: held without a retry
+// time (until a change or Force), or before its retry time.
+func (s *slot) waiting(now time.Time) bool {
+	if s.held && s.nextAttempt.IsZero() {
+		return true
+	}
+	return now.Before(s.nextAttempt)
 }
 
 // flightCount counts running fetches so that Stop can wait for them.

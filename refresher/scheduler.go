@@ -268,7 +268,7 @@ func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time)
 		switch {
 		case !ok:
 			due = append(due, name)
-		case s.inFlight || s.held:
+		case s.inFlight || (s.held && s.nextAttempt.IsZero()):
 		case s.err != nil:
 			if now.Before(s.nextAttempt) {
 				soonest(s.nextAttempt)
@@ -310,7 +310,7 @@ func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time)
 		if !ok {
 			continue
 		}
-		if s, ok := e.slots[""]; ok && !s.held && !s.inFlight {
+		if s, ok := e.slots[""]; ok && (!s.held || !s.nextAttempt.IsZero()) && !s.inFlight {
 			if s.err != nil {
 				soonest(s.nextAttempt)
 			} else if usable(s.tok, now, 0) {

@@ -216,32 +216,58 @@ func TestSchedulerHonoursRetryAfter(t *testing.T) {
 	})
 }
 
-func TestSchedulerStopsRetryingWhenRejected(t *testing.T) {
+// Rejected credentials are no retry storm: one attempt after 1, 2, 4 ... up
+// to 30 minutes. When the provider accepts the secret again, the next of
+// those attempts recovers the client without Refresh now or a new secret.
+func TestSchedulerRetriesRejectedSlowlyAndRecovers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, nil)
 		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
 		})
-		sub := b.r.Subscribe()
-		defer sub.Close()
 		b.start(t)
 		defer b.stop(t)
 		time.Sleep(3 * time.Hour)
 		synctest.Wait()
-		if got := b.srv.count(); got != 1 {
-			t.Errorf("requests in 3 hours = %d; want 1", got)
+		got := b.sinceStart()
+		if len(got) < 2 || len(got) > 12 {
+			t.Fatalf("requests in 3 hours at %v; want a few slow retries (2 to 12)", got)
 		}
-		rejected := 0
-		for _, st := range drain(sub.C()) {
-			if st.Phase == PhaseRejected {
-				rejected++
+		for i := 1; i < len(got); i++ {
+			gap := got[i] - got[i-1]
+			if gap < time.Minute || gap > 31*time.Minute {
+				t.Errorf("retry %d came %v after the previous one; want between 1 and 31 minutes", i, gap)
 			}
 		}
-		if rejected != 1 {
-			t.Errorf("rejected snapshots = %d; want exactly 1 (one event)", rejected)
+		st, _ := b.r.State("billing")
+		if st.Phase != PhaseRejected || st.NextAttempt.IsZero() || st.Err == nil || !st.Err.RetryAt.Equal(st.NextAttempt) {
+			t.Errorf("while rejected: phase %q, next attempt %v, err %v; want rejected with the next attempt said", st.Phase, st.NextAttempt, st.Err)
 		}
-		// Another process stores a new secret: the next sweep sees it and
-		// makes one new attempt, without a Reload here.
+		// The provider accepts the secret again: the next attempt recovers.
+		b.srv.setRespond(nil)
+		time.Sleep(31 * time.Minute)
+		synctest.Wait()
+		if st, _ := b.r.State("billing"); st.Phase != PhaseFresh || st.Err != nil {
+			t.Errorf("after the provider accepted again: phase %q, err %v; want fresh", st.Phase, st.Err)
+		}
+	})
+}
+
+// A held client notices a new secret stored by another process at the next
+// sweep and makes one new attempt, without a Reload here.
+func TestSchedulerRejectedTakesANewSecret(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, nil)
+		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		})
+		b.start(t)
+		defer b.stop(t)
+		time.Sleep(b.r.opts.SweepInterval)
+		synctest.Wait()
+		if got := b.srv.count(); got != 1 {
+			t.Fatalf("requests = %d; want 1", got)
+		}
 		b.srv.setRespond(nil)
 		if err := b.store.SetSecret("billing", "rotated-secret"); err != nil {
 			t.Fatal(err)
@@ -540,6 +566,44 @@ func TestSchedulerShortLivedTokensDoNotHammer(t *testing.T) {
 			t.Errorf("requests in 10 minutes of 60s tokens (inside the 5m margin) = %d; want 21", got)
 		}
 	})
+}
+
+// Whatever the lifetime, the scheduler refreshes a token before it expires
+// and not before half of its life, and a Token call between refreshes is
+// served from memory.
+func TestSchedulerRefreshesEveryLifetimeBeforeExpiry(t *testing.T) {
+	for _, life := range []time.Duration{30 * time.Second, 5 * time.Minute, time.Hour, 24 * time.Hour} {
+		t.Run(life.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := newBubble(t, func(o *Options) { o.Jitter = 0 }) // default jitter
+				b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+					tokenOK(w, map[string]any{"access_token": fmt.Sprintf("t%d", n), "expires_in": int(life.Seconds())})
+				})
+				b.start(t)
+				defer b.stop(t)
+				for range 3 {
+					before := b.srv.count()
+					st, _ := b.r.State("billing")
+					if st.RefreshAt.IsZero() || !st.RefreshAt.Before(st.Expiry) || st.RefreshAt.Before(st.FetchedAt.Add(life/2)) {
+						t.Fatalf("RefreshAt %v; want in [%v, %v)", st.RefreshAt, st.FetchedAt.Add(life/2), st.Expiry)
+					}
+					time.Sleep(time.Until(st.RefreshAt) - time.Millisecond)
+					synctest.Wait()
+					if res, err := b.r.Token(context.Background(), "billing", TokenOptions{}); err != nil || res.Source != FromMemory {
+						t.Fatalf("just before the refresh: Source %q, err %v; want memory", res.Source, err)
+					}
+					time.Sleep(time.Millisecond)
+					synctest.Wait()
+					if got := b.srv.count(); got != before+1 {
+						t.Fatalf("requests at RefreshAt = %d; want %d", got, before+1)
+					}
+					if now := time.Now(); !now.Before(st.Expiry) {
+						t.Fatalf("refreshed at %v, not before the expiry %v", now, st.Expiry)
+					}
+				}
+			})
+		})
+	}
 }
 
 // A client added by another process (the command line, on the same

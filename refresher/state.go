@@ -25,6 +25,8 @@ func (r *Refresher) stateLocked(e *entry, now time.Time) State {
 	if usable(s.tok, now, 0) {
 		st.Expiry = s.tok.Expiry
 		st.FetchedAt = s.tok.FetchedAt
+		st.Margin = r.margin(s.tok)
+		st.RefreshAt = autoDueAt(s)
 		st.Granted = slices.Clone(s.tok.Scopes)
 		st.Missing = slices.Clone(s.missing)
 		st.Fingerprint = s.tok.Fingerprint()

@@ -143,23 +143,54 @@ func TestTokenMemoryKeyringFetch(t *testing.T) {
 	}
 }
 
+// The margin is max(5m, 20% of the lifetime) but at most half of it: every
+// token is reused for at least half of its life, whatever its lifetime, and
+// many calls while it is fresh make one request.
 func TestTokenMarginRule(t *testing.T) {
 	tests := []struct {
 		life, margin time.Duration
 	}{
-		{time.Hour, 12 * time.Minute},       // 20% of 1h
-		{10 * time.Minute, 5 * time.Minute}, // the 5-minute floor
-		{24 * time.Hour, 288 * time.Minute},
+		{30 * time.Second, 15 * time.Second}, // half of the lifetime
+		{5 * time.Minute, 150 * time.Second}, // half, not the 5-minute floor
+		{10 * time.Minute, 5 * time.Minute},  // the 5-minute floor, exactly half
+		{time.Hour, 12 * time.Minute},        // 20% of 1h
+		{24 * time.Hour, 288 * time.Minute},  // 20% of 1 day
 	}
 	for _, tt := range tests {
 		t.Run(tt.life.String(), func(t *testing.T) {
+			if tt.margin > tt.life/2 {
+				t.Fatalf("bad test: margin %v is more than half of %v", tt.margin, tt.life)
+			}
 			f := newFixture(t)
 			f.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
 				tokenOK(w, map[string]any{"access_token": fmt.Sprintf("t%d", n), "expires_in": int(tt.life.Seconds())})
 			})
 			ctx := context.Background()
-			if _, err := f.r.Token(ctx, "billing", TokenOptions{}); err != nil {
-				t.Fatal(err)
+			// N calls at once on an empty cache, then N more while it is fresh.
+			const n = 20
+			var wg sync.WaitGroup
+			for range n {
+				wg.Go(func() {
+					if _, err := f.r.Token(ctx, "billing", TokenOptions{}); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			for range n {
+				if res, err := f.r.Token(ctx, "billing", TokenOptions{}); err != nil || res.Source == FromFetch {
+					t.Fatalf("call on a fresh token: Source %q, err %v; want the cache", res.Source, err)
+				}
+			}
+			if got := f.srv.count(); got != 1 {
+				t.Fatalf("%d calls made %d token requests; want 1", 2*n, got)
+			}
+			if st, _ := f.r.State("billing"); st.Margin != tt.margin {
+				t.Errorf("State.Margin = %v; want %v", st.Margin, tt.margin)
+			}
+			// A second process (another Refresher on the store) reuses it too.
+			if res, err := f.newRefresher().Token(ctx, "billing", TokenOptions{}); err != nil || res.Source != FromKeyring {
+				t.Errorf("another process: Source %q, err %v; want the keyring's token", res.Source, err)
 			}
 			f.clock.Add(tt.life - tt.margin - time.Second)
 			if res, _ := f.r.Token(ctx, "billing", TokenOptions{}); res.Source != FromMemory {
@@ -169,7 +200,31 @@ func TestTokenMarginRule(t *testing.T) {
 			if res, _ := f.r.Token(ctx, "billing", TokenOptions{}); res.Source != FromFetch {
 				t.Errorf("at the margin: Source = %q; want fetched", res.Source)
 			}
+			if got := f.srv.count(); got != 2 {
+				t.Errorf("token requests = %d; want 2", got)
+			}
 		})
+	}
+}
+
+func TestMarginOf(t *testing.T) {
+	tests := []struct {
+		life, want time.Duration
+	}{
+		{0, 0},
+		{-time.Minute, 0},
+		{time.Second, 500 * time.Millisecond},
+		{30 * time.Second, 15 * time.Second},
+		{5 * time.Minute, 150 * time.Second},
+		{10 * time.Minute, 5 * time.Minute},
+		{20 * time.Minute, 5 * time.Minute},
+		{time.Hour, 12 * time.Minute},
+		{24 * time.Hour, 288 * time.Minute},
+	}
+	for _, tt := range tests {
+		if got := marginOf(tt.life, 5*time.Minute, 0.2); got != tt.want {
+			t.Errorf("marginOf(%v) = %v; want %v", tt.life, got, tt.want)
+		}
 	}
 }
 
@@ -247,7 +302,7 @@ func TestTokenScopeSubsets(t *testing.T) {
 	_, err := f.r.Token(ctx, "billing", TokenOptions{Scopes: []string{"org:admin"}})
 	var e *Error
 	if !errors.As(err, &e) || e.Class != ClassScope || !slices.Equal(e.Scopes, []string{"org:admin"}) ||
-		!strings.Contains(err.Error(), "not among the client's scopes; add them with: tokentray edit billing") {
+		!strings.Contains(err.Error(), "org:admin are not among its scopes; add them to the client first: tokentray edit billing --scope") {
 		t.Errorf("scope outside the client's: err = %v; want a scope error naming org:admin", err)
 	}
 }

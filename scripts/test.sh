@@ -26,10 +26,10 @@ go vet ./...
 step "staticcheck"
 staticcheck ./...
 
-step "go test -race (real Secret Service, real Hydra)"
+step "go test -race (real Secret Service, real Hydra, real oidc-provider)"
 # A private session bus with an unlocked gnome-keyring: the keyring tests must
 # run, not skip (TOKENTRAY_REQUIRE_*), and nothing touches the user's keyring.
-export TOKENTRAY_REQUIRE_KEYRING=1 TOKENTRAY_REQUIRE_HYDRA=1
+export TOKENTRAY_REQUIRE_KEYRING=1 TOKENTRAY_REQUIRE_HYDRA=1 TOKENTRAY_REQUIRE_OIDC=1
 # gnome-keyring keeps its collection under $XDG_DATA_HOME/keyrings: a
 # throw-away one, so the tests leave the user's keyrings alone.
 scratch=$(mktemp -d)

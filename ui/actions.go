@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
@@ -14,15 +14,17 @@ import (
 	"github.com/tokentray/tokentray/vault"
 )
 
-// refuseCopy says why a client's token must not be copied now, or "".
-func refuseCopy(st refresher.State) string {
-	if st.Phase == refresher.PhaseRejected || (st.Err != nil && st.Err.Class == refresher.ClassRejected && st.Phase != refresher.PhaseFresh) {
+// refuseCopy says why a client's token must not be copied now, or "": the
+// credentials were rejected and no last good token is left. While the last
+// good token is valid it is handed out (with a warning, see finishCopy).
+func refuseCopy(st refresher.State, now time.Time) string {
+	rejected := st.Phase == refresher.PhaseRejected || (st.Err != nil && st.Err.Class == refresher.ClassRejected && st.Phase != refresher.PhaseFresh)
+	if rejected && validUntil(st, now).IsZero() {
 		host := hostOf(st.Client.TokenURL)
 		if host == "" {
 			host = "the token endpoint"
 		}
-		return st.Client.Name + "'s credentials were rejected by " + host +
-			", so there is no token to copy. Set a new secret, or correct the client with Edit, then try again."
+		return host + " rejected " + st.Client.Name + "'s credentials and its last token has expired, so there is no token to copy. Rotate the secret, or correct the client with Edit."
 	}
 	return ""
 }
@@ -37,7 +39,7 @@ func (u *UI) copyToken(name string, header bool) {
 		u.tell("Not copied", "there is no client called "+name+" any more")
 		return
 	}
-	if why := refuseCopy(st); why != "" {
+	if why := refuseCopy(st, u.clock.Now()); why != "" {
 		u.tell("Not copied", why)
 		return
 	}
@@ -46,8 +48,13 @@ func (u *UI) copyToken(name string, header bool) {
 		return
 	}
 	u.setStatus("Getting a token for " + name + "…")
+	minTTL := u.prefs.copyMinTTL()
+	if life := st.Expiry.Sub(st.FetchedAt); !st.FetchedAt.IsZero() && life > 0 {
+		// Never more than half a token's life: the server could not honour it.
+		minTTL = min(minTTL, life/2)
+	}
 	u.async(func() {
-		res, err := u.src.Token(u.ctx, name, refresher.TokenOptions{})
+		res, err := u.src.Token(u.ctx, name, refresher.TokenOptions{MinTTL: minTTL})
 		fyne.Do(func() { u.finishCopy(name, header, res, err) })
 	})
 }
@@ -84,7 +91,31 @@ func (u *UI) finishCopy(name string, header bool, res refresher.Result, err erro
 	if delay > 0 {
 		msg += fmt.Sprintf("; the clipboard clears in %d s", int(delay.Seconds()))
 	}
+	// live counts the clipboard's clearing down, and ends with it.
+	live := func(prefix string) func(time.Time) string {
+		clearAt := now.Add(delay)
+		return func(t time.Time) string {
+			if delay <= 0 || !u.clip.holds(text) || !t.Before(clearAt) {
+				return ""
+			}
+			return fmt.Sprintf("%s; the clipboard clears in %d s", prefix, int((clearAt.Sub(t)+time.Second-1)/time.Second))
+		}
+	}
+	if re := res.RefreshErr; re != nil {
+		// The last good token, while refreshing fails: usable, but say so.
+		warn := fmt.Sprintf("Copied %s's last good %s, valid until %s: refreshing it fails (%s).",
+			name, what, res.Token.Expiry.Local().Format("15:04"), failureShort(re))
+		u.setStatus(warn)
+		u.statusLive = live(warn)
+		u.statusWarn(true)
+		u.details.copied(name, header)
+		if !u.visible || u.prefs.notifyCopy() {
+			u.send(&fyne.Notification{Title: "Tokentray: copied the last good token", Content: warn})
+		}
+		return
+	}
 	u.setStatus(msg)
+	u.statusLive = live(fmt.Sprintf("Copied %s %s, %s", name, what, left))
 	u.details.copied(name, header)
 	if u.prefs.notifyCopy() {
 		u.send(&fyne.Notification{Title: "Tokentray", Content: fmt.Sprintf("Copied %s %s, %s", name, what, left)})
@@ -156,7 +187,7 @@ func (u *UI) confirmRemove(name string) {
 	}, u.win)
 	d.SetConfirmImportance(widget.DangerImportance)
 	d.Resize(fyne.NewSize(520, 0))
-	d.Show()
+	u.showDialog(d)
 }
 
 // removeClient removes the client from the store and the list.
@@ -187,74 +218,6 @@ func (u *UI) removeClient(name string) {
 	})
 }
 
-// showSetSecret asks for a new secret, tests it with a real exchange and
-// stores it.
-func (u *UI) showSetSecret(name string) {
-	st, ok := u.states[name]
-	if !ok || u.opts.Store == nil {
-		return
-	}
-	entry := widget.NewPasswordEntry()
-	entry.SetPlaceHolder("paste the new client secret")
-	msg := widget.NewLabel("")
-	msg.Wrapping = fyne.TextWrapWord
-	note := widget.NewLabel("Create the new secret in the provider's dashboard first. Tokens issued with the old secret stay valid until they expire; the new secret is tested with a real token request before it is stored.")
-	note.Wrapping = fyne.TextWrapWord
-	note.Importance = widget.LowImportance
-	var d dialog.Dialog
-	save := func(test bool) {
-		secret, err := vault.NormalizeSecret(entry.Text)
-		if err != nil {
-			msg.Importance = widget.DangerImportance
-			msg.SetText(problem(err))
-			return
-		}
-		msg.Importance = widget.MediumImportance
-		msg.SetText("Testing the new secret…")
-		c := st.Client
-		hc := u.opts.HTTPClient
-		store := u.opts.Store
-		u.async(func() {
-			var res refresher.Result
-			var terr error
-			if test {
-				res, terr = refresher.Exchange(u.ctx, hc, c, secret, nil)
-			}
-			var serr error
-			if terr == nil {
-				serr = store.SetSecret(name, secret)
-			}
-			fyne.Do(func() {
-				switch {
-				case terr != nil:
-					msg.Importance = widget.DangerImportance
-					msg.SetText("Not stored: the test exchange failed: " + terr.Error() + " Check the secret, or save without testing.")
-				case serr != nil:
-					msg.Importance = widget.DangerImportance
-					msg.SetText("Not stored: " + serr.Error())
-				default:
-					d.Hide()
-					s := "Stored the new secret of " + name
-					if test {
-						s += ", tested: granted " + orDash(strings.Join(res.Token.Scopes, " "))
-					}
-					u.setStatus(s)
-					u.reload()
-				}
-			})
-		})
-	}
-	testSave := &widget.Button{Text: "Test and save", Importance: widget.HighImportance, OnTapped: func() { save(true) }}
-	plainSave := &widget.Button{Text: "Save without test", OnTapped: func() { save(false) }}
-	content := container.NewVBox(note, entry, msg)
-	d = dialog.NewCustomWithoutButtons("New secret for "+name, content, u.win)
-	cancel := &widget.Button{Text: "Cancel", OnTapped: func() { d.Hide() }}
-	d.(*dialog.CustomDialog).SetButtons([]fyne.CanvasObject{cancel, plainSave, testSave})
-	d.Resize(fyne.NewSize(520, 0))
-	d.Show()
-	u.win.Canvas().Focus(entry)
-}
-
 // editClient opens the form on a stored client.
 func (u *UI) editClient(name string) {
 	st, ok := u.states[name]
@@ -272,4 +235,16 @@ func problem(err error) string {
 		return ve.Problem
 	}
 	return err.Error()
+}
+
+// onAction runs the window's answer to an error's action for a client.
+func (u *UI) onAction(name string, a refresher.Action) {
+	switch a {
+	case refresher.ActionRotate:
+		u.showRotate(name)
+	case refresher.ActionEditScopes, refresher.ActionEditURL, refresher.ActionEditParams:
+		u.editClient(name)
+	case refresher.ActionRetry, refresher.ActionUnlockKeyring:
+		u.refreshNow(name)
+	}
 }

@@ -54,3 +54,11 @@ func (g *clipGuard) clear() bool {
 	g.clip.SetContent("")
 	return true
 }
+
+// holds reports whether the clipboard still holds text as copy put it
+// there (not cleared, not replaced by another copy of ours).
+func (g *clipGuard) holds(text string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.ours == text && text != ""
+}

@@ -40,6 +40,9 @@ type detailsPane struct {
 	shownRot   string          // and its rotation badge (which moves with the date)
 	copyBtn    *widget.Button  // Copy token, for the "Copied" feedback
 	headerBtn  *widget.Button  // Copy as header
+	// retryAt is the retry time the Last error section names; the section
+	// is redrawn without it once it is past.
+	retryAt time.Time
 }
 
 // copied shows on the copy button that the copy worked, for 2 seconds.
@@ -65,7 +68,10 @@ func newDetailsPane(u *UI) *detailsPane {
 	d := &detailsPane{u: u, box: container.NewVBox(), head: container.NewVBox()}
 	d.scroll = container.NewVScroll(container.NewPadded(d.box))
 	d.hint = container.NewCenter(widget.NewLabelWithStyle("Select a client to see its token, scopes and rotation.", fyne.TextAlignCenter, fyne.TextStyle{Italic: true}))
-	d.root = container.NewBorder(container.NewPadded(d.head), nil, nil, nil, container.NewStack(d.scroll, d.hint))
+	// The head (with the actions) comes first in the tree, so that Tab from
+	// the list reaches Copy token before the selectable values below.
+	head := container.NewPadded(d.head)
+	d.root = container.New(layout.NewBorderLayout(head, nil, nil, nil), head, container.NewStack(d.scroll, d.hint))
 	d.clear()
 	return d
 }
@@ -93,6 +99,7 @@ func (d *detailsPane) show(st refresher.State) {
 		return // nothing changed since the last drawing
 	}
 	d.shown, d.shownRot = st, rotationBadge(rot)
+	d.retryAt = time.Time{} // set again below while the error names one
 	if d.name != c.Name {
 		d.claimsFor, d.lastClaims, d.lastNote = "", nil, ""
 	}
@@ -139,7 +146,17 @@ func (d *detailsPane) show(st refresher.State) {
 	var objs []fyne.CanvasObject
 
 	if st.Err != nil {
-		what, todo := explain(st.Err, validUntil(st, now))
+		e := st.Err
+		if !e.RetryAt.IsZero() {
+			if now.Before(e.RetryAt) {
+				d.retryAt = e.RetryAt
+			} else {
+				c := *e
+				c.RetryAt = time.Time{} // past: say no time rather than a wrong one
+				e = &c
+			}
+		}
+		what, todo := explain(e, validUntil(st, now))
 		l1 := widget.NewLabel(what)
 		l1.Wrapping = fyne.TextWrapWord
 		l1.Importance = widget.DangerImportance
@@ -152,7 +169,12 @@ func (d *detailsPane) show(st refresher.State) {
 		if !st.StaleSince.IsZero() && st.Phase != refresher.PhaseFresh {
 			ago = "failing since " + st.StaleSince.Local().Format("15:04") + " (" + agoText(st.StaleSince, now) + ")"
 		}
-		objs = append(objs, section("Last error", ago, container.NewVBox(l1, l2)))
+		errBox := container.NewVBox(l1, l2)
+		if label := actionLabel(e.Words().Action); label != "" {
+			act := e.Words().Action
+			errBox.Add(container.NewHBox(&widget.Button{Text: label, Importance: widget.WarningImportance, OnTapped: func() { u.onAction(name, act) }}))
+		}
+		objs = append(objs, section("Last error", ago, errBox))
 	}
 
 	objs = append(objs, section("Scopes", scopeSummary(st), scopeList(st)))
@@ -187,39 +209,27 @@ func (d *detailsPane) show(st refresher.State) {
 		"Token URL", c.TokenURL,
 		"Client ID", c.ClientID,
 		"Auth style", authStyleText(c.AuthStyle),
-		"Audience", orDash(c.Audience()),
+		"Endpoint parameters", orDash(strings.Join(vault.FormatParams(c.EndpointParams), "\n")),
 		"Environment", string(c.Environment()),
 	)))
 	d.box.Objects = objs
 	d.box.Refresh()
 }
 
-// tick updates the countdown line.
+// tick updates the countdown line. It says what is true at now: a token
+// that expired says when, with why no new one came; a planned retry shows
+// only until its time.
 func (d *detailsPane) tick(st refresher.State, now time.Time) {
 	if d.expires == nil {
 		return
 	}
-	var s string
-	switch {
-	case st.Phase == refresher.PhaseRejected:
-		s = "Credentials rejected: no new tokens until the secret is fixed"
-	case st.Phase == refresher.PhaseRefreshing:
-		s = "Refreshing…"
-	case st.Expiry.IsZero() && st.Phase == refresher.PhaseFresh:
-		s = "Token fresh (no expiry given)"
-	case st.Expiry.IsZero():
-		s = "No token yet"
-	case !now.Before(st.Expiry):
-		s = "Token expired at " + st.Expiry.Local().Format("15:04:05")
-	default:
-		s = "Token expires in " + clock(st.Expiry.Sub(now)) + " (at " + st.Expiry.Local().Format("15:04") + ")"
-		switch {
-		case st.Phase == refresher.PhaseStale && st.Err != nil:
-			s += ", refresh failing"
-		case st.Phase == refresher.PhaseStale:
-			s += ", refresh due"
-		}
+	if d.retryAt != (time.Time{}) && !now.Before(d.retryAt) {
+		// The "retries at" of the Last error section is past: redraw it.
+		d.shown, d.retryAt = refresher.State{}, time.Time{}
+		d.show(st)
+		return
 	}
+	s := expiryLine(st, d.u.lastExpiry[st.Client.Name], now)
 	if d.expires.Text != s {
 		d.expires.SetText(s)
 		d.expires.Importance = widget.MediumImportance
@@ -230,6 +240,42 @@ func (d *detailsPane) tick(st refresher.State, now time.Time) {
 		}
 		d.expires.Refresh()
 	}
+}
+
+// expiryLine is the details' pinned token line at now; lastExpiry is the
+// expiry of the client's last token seen (the state forgets an expired one).
+func expiryLine(st refresher.State, lastExpiry, now time.Time) string {
+	failing := ""
+	if st.Err != nil {
+		failing = " — refresh failing: " + failureShort(st.Err)
+		if at := st.NextAttempt; !at.IsZero() && now.Before(at) {
+			failing += ", retries at " + at.Local().Format("15:04:05")
+		}
+	}
+	valid := !st.Expiry.IsZero() && now.Before(st.Expiry)
+	switch {
+	case st.Phase == refresher.PhaseRefreshing:
+		return "Refreshing…"
+	case valid:
+		s := "Token expires in " + clock(st.Expiry.Sub(now)) + " (at " + st.Expiry.Local().Format("15:04") + ")"
+		if failing == "" && st.Phase == refresher.PhaseStale {
+			return s + ", refresh due"
+		}
+		return s + failing
+	case st.Expiry.IsZero() && st.Phase == refresher.PhaseFresh:
+		return "Token fresh (no expiry given)"
+	}
+	exp := st.Expiry
+	if exp.IsZero() {
+		exp = lastExpiry
+	}
+	if exp.IsZero() || exp.After(now) {
+		if failing != "" {
+			return "No token" + failing
+		}
+		return "No token yet"
+	}
+	return "Expired at " + exp.Local().Format("15:04:05") + failing
 }
 
 // loadClaims reads the cached token from the keyring (off the UI thread:
@@ -356,6 +402,9 @@ func scopeSummary(st refresher.State) string {
 	if st.FetchedAt.IsZero() && len(st.Granted) == 0 {
 		return fmt.Sprintf("%d requested", len(st.Client.Scopes))
 	}
+	if refused := refusedScopes(st); len(refused) > 0 {
+		return fmt.Sprintf("%d requested, refused: %s", len(st.Client.Scopes), strings.Join(refused, " "))
+	}
 	missing := missingScopes(st)
 	if len(missing) > 0 {
 		return fmt.Sprintf("%d requested, %d missing", len(st.Client.Scopes), len(missing))
@@ -364,13 +413,28 @@ func scopeSummary(st refresher.State) string {
 }
 
 func missingScopes(st refresher.State) []string {
-	if st.Missing != nil {
-		return st.Missing
+	var out []string
+	switch {
+	case st.Missing != nil:
+		out = slices.Clone(st.Missing)
+	case st.Granted != nil:
+		out = vault.MissingScopes(st.Client.Scopes, st.Granted)
 	}
-	if st.Granted == nil {
+	for _, s := range refusedScopes(st) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// refusedScopes are the scopes the last failed request was refused (an
+// invalid_scope failure), as narrowed as the server's message allows.
+func refusedScopes(st refresher.State) []string {
+	if st.Err == nil || st.Err.Class != refresher.ClassScope {
 		return nil
 	}
-	return vault.MissingScopes(st.Client.Scopes, st.Granted)
+	return namedScopes(st.Err.Scopes, st.Err.Description)
 }
 
 // scopeList shows each requested scope with its catalogue description and
@@ -379,6 +443,7 @@ func scopeList(st refresher.State) fyne.CanvasObject {
 	box := container.NewVBox()
 	known := !st.FetchedAt.IsZero() || st.Granted != nil
 	missing := missingScopes(st)
+	refused := refusedScopes(st)
 	if len(st.Client.Scopes) == 0 {
 		l := widget.NewLabel("No scopes requested: the server grants its default scopes for this client.")
 		l.Wrapping = fyne.TextWrapWord
@@ -398,6 +463,8 @@ func scopeList(st refresher.State) fyne.CanvasObject {
 	box.Add(rows)
 	for _, s := range st.Client.Scopes {
 		switch {
+		case slices.Contains(refused, s):
+			row(theme.ErrorIcon(), s, "REFUSED · "+catalog.Describe(s), widget.DangerImportance)
 		case slices.Contains(missing, s):
 			row(theme.ErrorIcon(), s, "NOT GRANTED · "+catalog.Describe(s), widget.DangerImportance)
 		case known:
@@ -447,7 +514,7 @@ func agoText(t, now time.Time) string {
 
 func dueText(r vault.RotationStatus) string {
 	if r.DaysLeft < 0 {
-		return "overdue by " + days(-r.DaysLeft)
+		return "overdue by " + vault.DaysText(-r.DaysLeft)
 	}
 	return dueIn(r.DaysLeft)
 }

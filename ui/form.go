@@ -23,6 +23,7 @@ const (
 	fieldClientID = "client_id"
 	fieldSecret   = "secret"
 	fieldScopes   = "scopes"
+	fieldParams   = "endpoint_params"
 	fieldOther    = "other"
 )
 
@@ -34,7 +35,7 @@ type clientForm struct {
 	orig *vault.Client // the client edited; nil when adding
 	win  fyne.Window
 
-	name, tokenURL, clientID, secret, audience, custom *widget.Entry
+	name, tokenURL, clientID, secret, epParams, custom *widget.Entry
 	auth                                               *widget.Select
 	checks                                             map[string]*widget.Check
 	errs                                               map[string]*widget.Label // field -> its message
@@ -43,13 +44,16 @@ type clientForm struct {
 	result                                             *widget.Label // outcome of Test
 	testBtn, saveBtn                                   *widget.Button
 	ready                                              bool // all widgets built: validate may run
+	saveAnyway                                         bool // a test before saving failed: Save saves regardless
 	body                                               *fyne.Container
 	scroll                                             *container.Scroll // around body
+	disc                                               *discoverRow      // Issuer URL … Discover
 }
 
 // showForm opens the form to add a client (c nil) or edit c.
 func (u *UI) showForm(c *vault.Client) {
 	f := u.newForm(c)
+	escapeCloses(f.win)
 	f.win.Show()
 	f.win.Canvas().Focus(f.name)
 	if c != nil {
@@ -73,7 +77,7 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 	}
 	entry := func(field, placeholder string, e *widget.Entry) *widget.Entry {
 		e.SetPlaceHolder(placeholder)
-		e.OnChanged = func(string) { f.touched[field] = true; f.validate() }
+		e.OnChanged = func(string) { f.touched[field] = true; f.untested(); f.validate() }
 		f.errs[field] = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText}
 		f.errs[field].Hide()
 		return e
@@ -83,8 +87,8 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 	f.clientID = entry(fieldClientID, "m2m-client-live-…", widget.NewEntry())
 	f.secret = entry(fieldSecret, "paste the client secret: it goes to the OS keyring", widget.NewPasswordEntry())
 	f.custom = entry(fieldScopes, "other scopes, separated by spaces", widget.NewEntry())
-	f.audience = widget.NewEntry()
-	f.audience.SetPlaceHolder("optional: audience parameter some servers require")
+	f.epParams = entry(fieldParams, "optional, one KEY=VALUE per line, e.g.\nresource=https://api.example.com", widget.NewMultiLineEntry())
+	f.epParams.SetMinRowsVisible(2)
 	f.errs[fieldOther] = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	f.errs[fieldOther].Hide()
 	f.auth = widget.NewSelect(authChoices, func(string) { f.validate() })
@@ -107,7 +111,7 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 		f.name.Disable()
 		f.tokenURL.SetText(c.TokenURL)
 		f.clientID.SetText(c.ClientID)
-		f.audience.SetText(c.Audience())
+		f.epParams.SetText(strings.Join(vault.FormatParams(c.EndpointParams), "\n"))
 		switch c.AuthStyle {
 		case vault.AuthHeader:
 			f.auth.SetSelectedIndex(1)
@@ -123,8 +127,10 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 			}
 		}
 		f.custom.SetText(strings.Join(custom, " "))
-		f.secret.SetPlaceHolder("leave empty to keep the stored secret")
-		secretHint = "Leave empty to keep the stored secret. A new one goes to the OS keyring and is never shown again."
+		// One way to change a secret in the window: the rotation wizard,
+		// which proves the new one before the old one is dropped.
+		f.secret.Hide()
+		secretHint = "Kept in the OS keyring. To change it, close this form and use Rotate secret: the new secret is proven before the old one is dropped."
 		f.touched = map[string]bool{}
 	}
 	hint := dimText(secretHint, theme.SizeNameCaptionText)
@@ -138,11 +144,12 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 	}
 	form := widget.NewForm(
 		widget.NewFormItem("Name", withErr(f.name, fieldName)),
+		widget.NewFormItem("Issuer URL", f.newDiscoverRow()),
 		widget.NewFormItem("Token URL", withErr(f.tokenURL, fieldTokenURL)),
 		widget.NewFormItem("Client ID", withErr(f.clientID, fieldClientID)),
 		widget.NewFormItem("Client secret", container.NewVBox(f.secret, hint, f.errs[fieldSecret])),
 		widget.NewFormItem("Auth style", f.auth),
-		widget.NewFormItem("Audience", f.audience),
+		widget.NewFormItem("Endpoint parameters", withErr(f.epParams, fieldParams)),
 		widget.NewFormItem("Scopes", scopeBox),
 		widget.NewFormItem("Custom scopes", withErr(f.custom, fieldScopes)),
 	)
@@ -174,16 +181,7 @@ func (f *clientForm) client() vault.Client {
 		}
 	}
 	c.Scopes = append(c.Scopes, strings.FieldsFunc(f.custom.Text, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' })...)
-	if c.EndpointParams != nil {
-		c.EndpointParams = url.Values(c.EndpointParams)
-		c.EndpointParams.Del("audience")
-	}
-	if aud := strings.TrimSpace(f.audience.Text); aud != "" {
-		if c.EndpointParams == nil {
-			c.EndpointParams = url.Values{}
-		}
-		c.EndpointParams.Set("audience", aud)
-	}
+	c.EndpointParams, _ = vault.ParseParamLines(f.epParams.Text) // problems reports an error
 	return c
 }
 
@@ -211,6 +209,9 @@ func (f *clientForm) problems() map[string]string {
 	}
 	if _, err := vault.NormalizeScopes(c.Scopes); err != nil {
 		p[fieldScopes] = problem(err)
+	}
+	if _, err := vault.ParseParamLines(f.epParams.Text); err != nil {
+		p[fieldParams] = problem(err)
 	}
 	if len(p) == 0 {
 		if _, err := c.Normalize(); err != nil {
@@ -373,10 +374,64 @@ func (f *clientForm) onSave() {
 	}
 	c, _ := f.client().Normalize()
 	secret, _ := vault.NormalizeSecret(f.secret.Text)
-	store := f.u.opts.Store
-	if store == nil {
+	if f.u.opts.Store == nil {
 		return
 	}
+	if f.orig != nil && !f.saveAnyway && (secret != "" || changesRequest(*f.orig, c)) {
+		f.testThenSave(c, secret)
+		return
+	}
+	f.save(c, secret)
+}
+
+// untested takes back "Save anyway" after a change: the next Save tests
+// again.
+func (f *clientForm) untested() {
+	if f.saveAnyway {
+		f.saveAnyway = false
+		f.saveBtn.SetText("Save")
+	}
+}
+
+// changesRequest reports whether an edit changes what a token request
+// sends (then Save tests it first).
+func changesRequest(old, c vault.Client) bool {
+	return old.TokenURL != c.TokenURL || old.ClientID != c.ClientID || old.AuthStyle != c.AuthStyle ||
+		!vault.SameScopes(old.Scopes, c.Scopes) || old.EndpointParams.Encode() != c.EndpointParams.Encode()
+}
+
+// testThenSave makes a real token request with the edited settings and
+// saves only if it works; after a failure it says which part was refused
+// and Save becomes "Save anyway".
+func (f *clientForm) testThenSave(c vault.Client, secret string) {
+	u := f.u
+	f.saveBtn.Disable()
+	f.result.Importance = widget.MediumImportance
+	f.result.SetText("Testing the changes with a real token request to " + hostOf(c.TokenURL) + " before saving…")
+	secretOf := f.testSecret()
+	u.async(func() {
+		s, err := secretOf()
+		var res refresher.Result
+		if err == nil {
+			res, err = refresher.Exchange(u.ctx, u.opts.HTTPClient, c, s, nil)
+		}
+		fyne.Do(func() {
+			f.saveBtn.Enable()
+			f.showTest(c, res, err)
+			if err != nil {
+				f.result.SetText(f.result.Text + "\nNot saved. Fix it above, or press Save anyway.")
+				f.saveAnyway = true
+				f.saveBtn.SetText("Save anyway")
+				return
+			}
+			f.save(c, secret)
+		})
+	})
+}
+
+// save stores the client (and its secret), then closes.
+func (f *clientForm) save(c vault.Client, secret string) {
+	store := f.u.opts.Store
 	adding := f.orig == nil
 	f.saveBtn.Disable()
 	f.u.async(func() { // the keyring may be slow, or ask for a password

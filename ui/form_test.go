@@ -18,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/rotation"
 	"github.com/tokentray/tokentray/vault"
 )
 
@@ -135,6 +136,7 @@ func TestFormHidesErrorsUntilTouched(t *testing.T) {
 func TestFormEditKeepsSecretAndUpdates(t *testing.T) {
 	r := newRig(t)
 	c := client("billing", time.Time{})
+	c.TokenURL = tokenServer(t, c.ClientID, "old-secret", []string{"models:read", "chat:invoke", "files:read"}).URL + "/token"
 	if err := r.store.Add(c, "old-secret"); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +150,7 @@ func TestFormEditKeepsSecretAndUpdates(t *testing.T) {
 		t.Errorf("edit form scopes: got %v; want the client's", got)
 	}
 	test.Tap(f.checks["files:read"])
-	f.audience.SetText("https://api.example.com")
+	f.epParams.SetText("audience=https://api.example.com")
 	test.Tap(f.saveBtn)
 	got, err := r.store.Get("billing")
 	if err != nil {
@@ -159,6 +161,35 @@ func TestFormEditKeepsSecretAndUpdates(t *testing.T) {
 	}
 	if s, _ := r.store.Secret("billing"); s != "old-secret" {
 		t.Errorf("secret after edit with an empty secret field: got %q; want it kept", s)
+	}
+}
+
+// Edit tests a change with a real token request before saving it; a
+// refused change is not saved until the user insists.
+func TestFormEditTestsBeforeSaving(t *testing.T) {
+	r := newRig(t)
+	c := client("billing", time.Time{})
+	c.TokenURL = tokenServer(t, c.ClientID, "old-secret", []string{"models:read", "chat:invoke"}).URL + "/token"
+	if err := r.store.Add(c, "old-secret"); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := r.store.Get("billing")
+	r.ui.states["billing"] = refresher.State{Client: stored, Phase: refresher.PhaseFresh}
+	f := r.ui.newForm(&stored)
+	f.clientID.SetText("m2m-client-test-wrong")
+	test.Tap(f.saveBtn)
+	if got, _ := r.store.Get("billing"); got.ClientID != c.ClientID {
+		t.Fatalf("after Save of a refused change: client id %q; want it unchanged", got.ClientID)
+	}
+	if !strings.Contains(f.result.Text, "Not saved") || f.saveBtn.Text != "Save anyway" {
+		t.Fatalf("after a refused change: result %q, button %q; want Not saved and Save anyway", f.result.Text, f.saveBtn.Text)
+	}
+	if strings.Contains(f.result.Text, "tokentray ") {
+		t.Errorf("result %q names a command line; want the form's own buttons", f.result.Text)
+	}
+	test.Tap(f.saveBtn)
+	if got, _ := r.store.Get("billing"); got.ClientID != "m2m-client-test-wrong" {
+		t.Errorf("after Save anyway: client id %q; want the change saved", got.ClientID)
 	}
 }
 
@@ -213,7 +244,7 @@ func TestFormTestButtonDoesARealExchange(t *testing.T) {
 		wantIn       []string
 	}{
 		{"granted and missing", "right-secret", []string{"Token received", "Granted: models:read", "Not granted: chat:read"}},
-		{"rejected", "wrong-secret", []string{"Test failed", "rejected the client credentials", "Check the client id, the secret and the auth style"}},
+		{"rejected", "wrong-secret", []string{"Test failed", "rejected the secret tried", "Check the client id, the secret and the auth style"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -237,31 +268,6 @@ func TestFormTestButtonDoesARealExchange(t *testing.T) {
 				t.Errorf("after Test: got %v; want nothing saved (ErrNoClient)", err)
 			}
 		})
-	}
-}
-
-func TestSetSecretTestsThenStores(t *testing.T) {
-	ts := tokenServer(t, "m2m-client-test-billing", "new-secret", []string{"models:read"})
-	r := newRig(t)
-	c := client("billing", time.Time{})
-	c.TokenURL = ts.URL + "/token"
-	if err := r.store.Add(c, "old-secret"); err != nil {
-		t.Fatal(err)
-	}
-	stored, _ := r.store.Get("billing")
-	r.ui.states["billing"] = refresher.State{Client: stored, Phase: refresher.PhaseRejected}
-	for _, tc := range []struct{ secret, want string }{{"wrong", "old-secret"}, {"new-secret", "new-secret"}} {
-		r.ui.showSetSecret("billing")
-		d := r.ui.win.Canvas().Overlays().Top()
-		pe := findPasswordEntry(t, d)
-		test.Type(pe, tc.secret)
-		tapButton(t, d, "Test and save")
-		if got, _ := r.store.Secret("billing"); got != tc.want {
-			t.Errorf("after Test and save with %q: stored secret %q; want %q", tc.secret, got, tc.want)
-		}
-		for r.ui.win.Canvas().Overlays().Top() != nil {
-			r.ui.win.Canvas().Overlays().Remove(r.ui.win.Canvas().Overlays().Top())
-		}
 	}
 }
 
@@ -313,31 +319,32 @@ func TestRotationExportHasNoSecrets(t *testing.T) {
 	rows := rotationRows([]refresher.State{a, b, c}, t0)
 	var order []string
 	for _, r := range rows {
-		order = append(order, r.Name+":"+r.Status)
+		order = append(order, r.Name+":"+string(r.Rotation.Status))
 	}
 	if got, want := strings.Join(order, " "), "bravo:overdue charlie:due-soon alpha:ok"; got != want {
 		t.Errorf("rotation rows: got %q; want %q", got, want)
 	}
 	var csvBuf, jsonBuf bytes.Buffer
-	if err := writeRotationCSV(&csvBuf, rows); err != nil {
+	if err := rotation.WriteCSV(&csvBuf, reports(rows)); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeRotationJSON(&jsonBuf, rows, t0); err != nil {
+	if err := rotation.WriteJSON(&jsonBuf, reports(rows)); err != nil {
 		t.Fatal(err)
 	}
-	wantCSV := "name,client_id,environment,status,secret_age_days,days_left,secret_set_at,due_at,rotation_in_progress\n" +
-		"bravo,m2m-client-test-bravo,test,overdue,95,-5,2025-11-27T09:00:00Z,2026-02-25T09:00:00Z,false\n"
+	wantCSV := strings.Join(rotation.CSVColumns, ",") + "\n" +
+		"bravo,m2m-client-test-bravo,"
 	if got := csvBuf.String(); !strings.HasPrefix(got, wantCSV) {
 		t.Errorf("CSV:\ngot  %q\nwant prefix %q", got, wantCSV)
 	}
-	var doc struct {
-		Clients []map[string]any `json:"clients"`
+	if got := csvBuf.String(); !strings.Contains(got, ",2025-11-27T09:00:00Z,,,overdue,2026-02-25T09:00:00Z,-5,95,false\n") {
+		t.Errorf("CSV: got %q; want bravo's rotation columns", got)
 	}
+	var doc []rotation.Report
 	if err := json.Unmarshal(jsonBuf.Bytes(), &doc); err != nil {
 		t.Fatalf("JSON export does not parse: %v", err)
 	}
-	if len(doc.Clients) != 3 || doc.Clients[0]["name"] != "bravo" || doc.Clients[0]["days_left"] != float64(-5) {
-		t.Errorf("JSON clients: got %v; want 3 with bravo first, 5 days overdue", doc.Clients)
+	if len(doc) != 3 || doc[0].Name != "bravo" || doc[0].Rotation.DaysLeft == nil || *doc[0].Rotation.DaysLeft != -5 {
+		t.Errorf("JSON clients: got %+v; want 3 with bravo first, 5 days overdue", doc)
 	}
 	for _, out := range []string{csvBuf.String(), jsonBuf.String()} {
 		if strings.Contains(out, "secret\"") || strings.Contains(strings.ToLower(out), "access_token") {
@@ -424,5 +431,25 @@ func TestFormTestUsesStoredSecretWhenEditing(t *testing.T) {
 	test.Tap(f.testBtn)
 	if want := "Granted: chat:invoke models:read"; !strings.Contains(f.result.Text, "Token received") || !strings.Contains(f.result.Text, want) {
 		t.Errorf("test result with the stored secret: got %q; want success and %q", f.result.Text, want)
+	}
+}
+
+func TestFormEndpointParameters(t *testing.T) {
+	r := newRig(t)
+	f := r.ui.newForm(nil)
+	for text, bad := range map[string]bool{
+		"resource=https://api.example.com\naudience=x": false,
+		"scope=models:read":                            true,
+		"resource":                                     true,
+		"":                                             false,
+	} {
+		f.epParams.SetText(text)
+		if got := f.errs[fieldParams].Visible(); got != bad {
+			t.Errorf("parameters %q: error shown %v (%q); want %v", text, got, f.errs[fieldParams].Text, bad)
+		}
+	}
+	f.epParams.SetText("resource=https://a.example\nresource=https://b.example")
+	if got := f.client().EndpointParams["resource"]; !slices.Equal(got, []string{"https://a.example", "https://b.example"}) {
+		t.Errorf("client's resource parameters %q; want both lines, in order", got)
 	}
 }

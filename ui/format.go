@@ -147,88 +147,101 @@ func overall(states []refresher.State, now time.Time) (severity, string) {
 	return worst, strings.Join(parts, " · ")
 }
 
-// explain turns a refresher error into what happened and what to do, in
-// words for a person. lastGood is the expiry of the last good token (zero
-// when none).
+// explain says a refresher error for the window: what happened is the
+// refresher's own sentence (Words().Detail, the one place failures are
+// phrased); what to do names the window's own buttons, never a command
+// line. lastGood is the expiry of the last good token (zero when none).
 func explain(e *refresher.Error, lastGood time.Time) (what, todo string) {
 	if e == nil {
 		return "", ""
 	}
-	host := e.Host
-	if host == "" {
-		host = "the token endpoint"
+	w := e.Words()
+	what = sentence(w.Detail)
+	valid := ""
+	if !lastGood.IsZero() && e.ValidUntil.IsZero() {
+		valid = " The last good token stays valid until " + lastGood.Local().Format("15:04") + "."
 	}
-	status := ""
-	if e.Status != 0 {
-		status = fmt.Sprintf(" (HTTP %d", e.Status)
-		if e.Code != "" {
-			status += " " + e.Code
-		}
-		status += ")"
-	} else if e.Code != "" {
-		status = " (" + e.Code + ")"
-	}
-	retry := ""
+	retry := " later"
 	if !e.RetryAt.IsZero() {
 		retry = " at " + e.RetryAt.Local().Format("15:04")
 	}
-	valid := ""
-	if !lastGood.IsZero() {
-		valid = " The last good token stays valid until " + lastGood.Local().Format("15:04") + "."
+	switch w.Action {
+	case refresher.ActionRotate:
+		todo = "Paste the current secret from the provider's dashboard with Rotate secret, or correct the client id or auth style with Edit."
+	case refresher.ActionEditScopes:
+		todo = "Remove " + strings.Join(refusedOf(e), " ") + " with Edit, or ask the platform admin to allow it for this client."
+	case refresher.ActionEditURL:
+		todo = "Correct the token URL with Edit."
+	case refresher.ActionEditParams:
+		todo = "Correct the endpoint parameters (resource, audience) with Edit."
+	case refresher.ActionWait:
+		todo = "Nothing to do: Tokentray retries" + retry + "."
+	case refresher.ActionUnlockKeyring:
+		todo = "Unlock the keyring (log in to your desktop session's keyring), then press Refresh now."
+	case refresher.ActionRetry:
+		todo = "Tokentray retries with backoff" + retry + "; check the network or the server, or press Refresh now."
+	default:
+		todo = "Check the client with Edit, then press Refresh now."
 	}
-	switch e.Class {
-	case refresher.ClassRejected:
-		return host + " rejected the client credentials" + status + ".",
-			"Set a new secret (rotate it in the provider's dashboard), or correct the client id or auth style with Edit."
-	case refresher.ClassScope:
-		scopes := strings.Join(namedScopes(e.Scopes, e.Description), " ")
-		if scopes == "" {
-			scopes = "a requested scope"
-		}
-		return host + " refused " + scopes + status + ".",
-			"Remove " + scopes + " with Edit, or ask the platform admin to allow it for this client."
-	case refresher.ClassRateLimited:
-		return host + " is rate limiting token requests" + status + ".",
-			"Nothing to do: Tokentray retries" + orLater(retry) + "." + valid
-	case refresher.ClassTransient:
-		detail := ""
-		if e.Err != nil {
-			detail = ": " + e.Err.Error()
-		}
-		return "Cannot get a token from " + host + status + detail + ".",
-			"Tokentray retries with backoff" + orLater(retry) + "; check the network or the server." + valid
-	case refresher.ClassKeyring:
-		return "The OS keyring is locked or unavailable.",
-			"Unlock the keyring (log in to your desktop session's keyring), then press Refresh now."
+	return what, todo + valid
+}
+
+// actionLabel is the window's button for an error's action ("" for none).
+func actionLabel(a refresher.Action) string {
+	switch a {
+	case refresher.ActionRotate:
+		return "Rotate secret…"
+	case refresher.ActionEditScopes:
+		return "Edit scopes…"
+	case refresher.ActionEditURL:
+		return "Edit token URL…"
+	case refresher.ActionEditParams:
+		return "Edit parameters…"
+	case refresher.ActionRetry, refresher.ActionUnlockKeyring:
+		return "Retry now"
 	}
-	return e.Message(), "Check the client with Edit, then press Refresh now."
+	return ""
+}
+
+// sentence capitalises s and ends it with a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	if first, _, _ := strings.Cut(s, " "); !strings.ContainsAny(first, ".:0123456789") {
+		s = strings.ToUpper(s[:1]) + s[1:] // not a host name
+	}
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
+
+// refusedOf are the scopes a ClassScope error refused.
+func refusedOf(e *refresher.Error) []string {
+	refused, _ := refresher.RefusedScopes(e.Scopes, e.Description)
+	if len(refused) == 0 {
+		return []string{"the refused scope"}
+	}
+	return refused
+}
+
+// failureShort is a few words for a failure, for a status line: the
+// refresher's title in lower case ("credentials rejected"), or "can't
+// reach HOST" when the endpoint did not answer at all.
+func failureShort(e *refresher.Error) string {
+	if e.Class == refresher.ClassTransient && e.Status == 0 && e.Host != "" {
+		return "can't reach " + e.Host
+	}
+	return strings.ToLower(e.Words().Title)
 }
 
 // namedScopes narrows the scopes of a refused request to those the
-// server's message names (RFC 6749 servers often say which scope, e.g.
-// "not allowed to request scope 'files:read'", or the platform's "Missing
-// required scope: chat:invoke"); when it names none, all of them.
+// server's message names (refresher.RefusedScopes); when it names none, all
+// of them.
 func namedScopes(requested []string, description string) []string {
-	words := strings.FieldsFunc(description, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":._-/*", r))
-	})
-	var named []string
-	for _, s := range requested {
-		if slices.Contains(words, s) {
-			named = append(named, s)
-		}
-	}
-	if len(named) == 0 {
-		return requested
-	}
-	return named
-}
-
-func orLater(at string) string {
-	if at == "" {
-		return " later"
-	}
-	return at
+	refused, _ := refresher.RefusedScopes(requested, description)
+	return refused
 }
 
 // matches reports whether the client matches the filter text (every word,

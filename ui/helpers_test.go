@@ -82,6 +82,7 @@ type fakeSource struct {
 	tokens    map[string]refresher.Result
 	errs      map[string]error
 	calls     []string // names Token was called for
+	opts      []refresher.TokenOptions
 	reloads   int
 	store     *vault.Store    // Reload reads it when set
 	fromStore map[string]bool // clients Reload took from the store
@@ -93,10 +94,11 @@ func (s *fakeSource) States() []refresher.State {
 	return slices.Clone(s.states)
 }
 func (s *fakeSource) Subscribe() *refresher.Subscription { return nil }
-func (s *fakeSource) Token(_ context.Context, name string, _ refresher.TokenOptions) (refresher.Result, error) {
+func (s *fakeSource) Token(_ context.Context, name string, opts refresher.TokenOptions) (refresher.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, name)
+	s.opts = append(s.opts, opts)
 	if err := s.errs[name]; err != nil {
 		return refresher.Result{}, err
 	}

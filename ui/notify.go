@@ -86,7 +86,7 @@ func (n *notifier) check(st refresher.State, now time.Time, p notifyPrefs) []*fy
 		case rem.Overdue:
 			out = append(out, &fyne.Notification{Title: name + "'s secret is overdue for rotation",
 				Content: fmt.Sprintf("It was due on %s, %s ago. Create a new secret in the provider's dashboard and use Rotate secret.",
-					rot.DueAt.Local().Format("Mon 2 Jan"), days(-rot.DaysLeft))})
+					rot.DueAt.Local().Format("Mon 2 Jan"), vault.DaysText(-rot.DaysLeft))})
 		default:
 			out = append(out, &fyne.Notification{Title: "Rotate " + name + "'s secret soon",
 				Content: fmt.Sprintf("Its secret is due for rotation on %s (%s). Tokens issued with the old secret stay valid until they expire.",
@@ -95,12 +95,24 @@ func (n *notifier) check(st refresher.State, now time.Time, p notifyPrefs) []*fy
 	}
 
 	rejected := st.Phase == refresher.PhaseRejected || (st.Err != nil && st.Err.Class == refresher.ClassRejected)
+	// A failure is news when work stops: once no valid token is left (at
+	// once when there was none), or after failAfter at the latest.
 	failing := (st.Phase == refresher.PhaseStale || st.Phase == refresher.PhaseExpired) &&
-		!st.StaleSince.IsZero() && now.Sub(st.StaleSince) >= p.failAfter
+		!st.StaleSince.IsZero() && (validUntil(st, now).IsZero() || now.Sub(st.StaleSince) >= p.failAfter)
+	// One server outage is one notification, however many of its clients
+	// fail: the host's key holds while any of them has not recovered.
+	outageKey := ""
+	if st.Err != nil && st.Err.Class == refresher.ClassTransient && st.Err.Host != "" {
+		outageKey = "\x00outage|" + st.Err.Host
+	}
 	switch {
 	case rejected:
-		emit(p.failures, "rejected", "yes", name+": credentials rejected",
-			"The token endpoint rejected "+name+"'s client secret. Set a new secret, or correct the client with Edit.")
+		body := "The token endpoint rejected " + name + "'s client secret. Paste the current secret with Rotate secret, or correct the client with Edit."
+		if st.Err != nil {
+			what, todo := explain(st.Err, validUntil(st, now))
+			body = what + " " + todo
+		}
+		emit(p.failures, "rejected", "yes", name+": credentials rejected", body)
 	case failing:
 		body := "Refreshing " + name + "'s token has failed since " + st.StaleSince.Local().Format("15:04") + "."
 		if !st.Expiry.IsZero() && now.Before(st.Expiry) {
@@ -108,8 +120,27 @@ func (n *notifier) check(st refresher.State, now time.Time, p notifyPrefs) []*fy
 		} else {
 			body += " There is no valid token."
 		}
-		emit(p.failures, "failing", st.StaleSince.UTC().Format(time.RFC3339Nano), name+": token refresh failing", body)
+		title := name + ": token refresh failing"
+		if st.Err != nil {
+			what, _ := explain(st.Err, time.Time{})
+			body = what + " " + body
+		}
+		if outageKey != "" {
+			stage := st.StaleSince.UTC().Format(time.RFC3339Nano)
+			if n.sent[outageKey] != "" {
+				n.sent[key("failing")] = stage // told with the host's outage
+				break
+			}
+			n.sent[outageKey] = name
+			title = "Can't reach " + st.Err.Host
+			body += " Other clients of " + st.Err.Host + " are not notified separately."
+		}
+		emit(p.failures, "failing", st.StaleSince.UTC().Format(time.RFC3339Nano), title, body)
 	case st.Phase == refresher.PhaseFresh:
+		host := hostOf(st.Client.TokenURL)
+		if host != "" && n.sent["\x00outage|"+host] != "" {
+			delete(n.sent, "\x00outage|"+host)
+		}
 		if n.sent[key("rejected")] != "" || n.sent[key("failing")] != "" {
 			delete(n.sent, key("rejected"))
 			delete(n.sent, key("failing"))
@@ -149,12 +180,5 @@ func dueIn(daysLeft int) string {
 	case daysLeft == 1:
 		return "tomorrow"
 	}
-	return "in " + days(daysLeft)
-}
-
-func days(n int) string {
-	if n == 1 {
-		return "1 day"
-	}
-	return strconv.Itoa(n) + " days"
+	return "in " + vault.DaysText(daysLeft)
 }

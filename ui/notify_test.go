@@ -252,3 +252,45 @@ func BenchmarkTick1000Clients(b *testing.B) {
 		r.ui.tick()
 	}
 }
+
+// A failure with no valid token left notifies at once (work stops now), not
+// after the fixed delay; with a valid one, at the delay at the latest.
+func TestFailureNotifiesWhenWorkStops(t *testing.T) {
+	n := newNotifier()
+	p := notifyPrefs{failures: true, failAfter: 10 * time.Minute}
+	st := state("alpha", refresher.PhaseExpired, 0)
+	st.StaleSince = t0
+	st.Err = &refresher.Error{Class: refresher.ClassScope, Client: "alpha", Host: "api.example.com", Status: 403, Scopes: []string{"chat:invoke"}}
+	if got := n.check(st, t0.Add(time.Second), p); len(got) != 1 {
+		t.Errorf("failing with no valid token: %d notifications; want one at once", len(got))
+	}
+	valid := state("beta", refresher.PhaseStale, 2*time.Minute)
+	valid.StaleSince = t0
+	valid.Err = st.Err
+	if got := n.check(valid, t0.Add(time.Minute), p); len(got) != 0 {
+		t.Errorf("failing with a valid token: %d notifications; want none yet", len(got))
+	}
+	expired := valid
+	expired.Phase, expired.Expiry = refresher.PhaseExpired, time.Time{}
+	if got := n.check(expired, t0.Add(2*time.Minute), p); len(got) != 1 {
+		t.Errorf("at the last good token's expiry: %d notifications; want one", len(got))
+	}
+}
+
+// One outage of a server sends one notification, not one per client.
+func TestOutageNotifiesOncePerHost(t *testing.T) {
+	n := newNotifier()
+	p := notifyPrefs{failures: true, failAfter: 10 * time.Minute}
+	var got []string
+	for _, name := range []string{"a", "b", "c"} {
+		st := state(name, refresher.PhaseExpired, 0)
+		st.StaleSince = t0
+		st.Err = &refresher.Error{Class: refresher.ClassTransient, Client: name, Host: "127.0.0.1:40581"}
+		for _, m := range n.check(st, t0.Add(time.Second), p) {
+			got = append(got, m.Title)
+		}
+	}
+	if len(got) != 1 || got[0] != "Can't reach 127.0.0.1:40581" {
+		t.Errorf("notifications for three clients of one host: %q; want one about the host", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/rotation"
 	"github.com/tokentray/tokentray/vault"
 )
@@ -43,7 +44,7 @@ func (u *UI) showRotate(name string) {
 	w.d = dialog.NewCustomWithoutButtons("Rotate the secret of "+name, container.NewVBox(w.content, w.msg), u.win)
 	w.d.Resize(fyne.NewSize(560, 0))
 	w.loadStatus()
-	w.d.Show()
+	u.showDialog(w.d)
 }
 
 // busy shows a progress message and runs f off the UI thread; f's result is
@@ -114,12 +115,14 @@ func (w *rotateWizard) showStatus(st rotation.Status) {
 	}
 	entry := widget.NewPasswordEntry()
 	entry.SetPlaceHolder("paste the new client secret")
-	stage := &widget.Button{Text: "Stage and prove", Importance: widget.HighImportance, OnTapped: func() { w.onStage(entry.Text) }}
-	entry.OnSubmitted = func(string) { stage.OnTapped() }
+	stage := &widget.Button{Text: "Stage and prove", Importance: widget.HighImportance, OnTapped: func() { w.onStage(entry.Text, false) }}
 	if st.InProgress && st.Staged {
+		// The staged secret may be a proven one: replacing it is asked first.
 		stage.Importance = widget.MediumImportance
-		stage.Text = "Stage this one instead"
+		stage.Text = "Replace the staged secret…"
+		stage.OnTapped = func() { w.confirmReplace(entry.Text) }
 	}
+	entry.OnSubmitted = func(string) { stage.OnTapped() }
 	objs = append(objs,
 		widget.NewSeparator(),
 		wrapped(rotation.SecretSourceHelp, widget.LowImportance),
@@ -162,36 +165,101 @@ func (w *rotateWizard) secretDateRow() fyne.CanvasObject {
 		container.NewBorder(nil, nil, nil, set, date))
 }
 
-// onStage is step 2, followed by step 3.
-func (w *rotateWizard) onStage(text string) {
+// onStage is step 2, followed by step 3: a secret the server refuses is
+// not kept staged (rotation.StageAndProve). replace confirms replacing a
+// secret staged earlier.
+func (w *rotateWizard) onStage(text string, replace bool) {
 	secret, err := vault.NormalizeSecret(text)
 	if err != nil {
 		w.say(widget.DangerImportance, problem(err))
 		return
 	}
-	w.busy("Staging the new secret…", func() func() {
-		if err := w.rot.Stage(w.name, secret); err != nil {
-			return func() { w.say(widget.DangerImportance, "Nothing changed: "+err.Error()) }
-		}
-		return w.prove()
+	w.busy("Staging the new secret and proving it with a real token request…", func() func() {
+		p, err := w.rot.StageAndProve(w.u.ctx, w.name, secret, replace)
+		return w.afterProof(p, err)
 	})
 }
 
-func (w *rotateWizard) onProve() {
-	w.busy("Proving the staged secret with a real token request…", w.prove)
+// confirmReplace asks before a new secret replaces the staged one (which
+// may have been proven already).
+func (w *rotateWizard) confirmReplace(text string) {
+	if _, err := vault.NormalizeSecret(text); err != nil {
+		w.say(widget.DangerImportance, problem(err))
+		return
+	}
+	dialog.ShowConfirm("Replace the staged secret?",
+		"A new secret is staged already (perhaps proven). Replace it with the one you pasted? If the server refuses the new one, the staged one is kept.",
+		func(ok bool) {
+			if ok {
+				w.onStage(text, true)
+			}
+		}, w.u.win)
 }
 
-// prove is step 3 (off the UI thread); it returns what to show.
-func (w *rotateWizard) prove() func() {
-	p, err := w.rot.Prove(w.u.ctx, w.name)
-	if err != nil {
-		return func() {
-			w.say(widget.DangerImportance, "The new secret did not work, so nothing changed: the current secret keeps serving tokens. "+
-				err.Error()+" Stage a corrected secret, or Cancel rotation.")
-			w.loadStatusKeepMsg()
-		}
+func (w *rotateWizard) onProve() {
+	w.busy("Proving the staged secret with a real token request…", func() func() {
+		p, err := w.rot.ProveStaged(w.u.ctx, w.name)
+		return w.afterProof(p, err)
+	})
+}
+
+// afterProof returns what to show after step 3 (it runs off the UI thread
+// and returns the UI change).
+func (w *rotateWizard) afterProof(p *rotation.Proof, err error) func() {
+	if err == nil {
+		return func() { w.showProof(p) }
 	}
-	return func() { w.showProof(p) }
+	return func() {
+		w.say(widget.DangerImportance, proofProblem(err))
+		w.loadStatusKeepMsg()
+		w.u.reload()
+	}
+}
+
+// proofProblem says in one plain sentence what went wrong when staging or
+// proving a new secret, and what to do.
+func proofProblem(err error) string {
+	var refused *rotation.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		host := refused.Err.Host
+		if host == "" {
+			host = "The token endpoint"
+		}
+		kept := "It was not kept"
+		if refused.Restored {
+			kept = "It was not kept, and the secret staged before stays staged"
+		}
+		return fmt.Sprintf("%s refused the new secret (%s). %s; the current secret keeps serving tokens. Check that you pasted the whole new secret, or create another one, and paste it again.",
+			host, refusalCode(refused.Err), kept)
+	case errors.Is(err, rotation.ErrSameSecret):
+		return "That is the current secret. Create a new secret at the provider and paste that one."
+	case errors.Is(err, rotation.ErrAlreadyStaged):
+		return "Another new secret is staged already: finish or cancel that rotation first."
+	}
+	var re *refresher.Error
+	if errors.As(err, &re) {
+		host := re.Host
+		if host == "" {
+			host = "the token endpoint"
+		}
+		return "The new secret could not be proven because " + host + " could not be reached or asked to wait, so it stays staged: the current secret keeps serving tokens; press Finish to try again."
+	}
+	return "Nothing changed: " + problem(err)
+}
+
+// refusalCode is the short technical reason of a refusal ("HTTP 401
+// invalid_client").
+func refusalCode(e *refresher.Error) string {
+	switch {
+	case e.Status != 0 && e.Code != "":
+		return fmt.Sprintf("HTTP %d %s", e.Status, e.Code)
+	case e.Status != 0:
+		return fmt.Sprintf("HTTP %d", e.Status)
+	case e.Code != "":
+		return e.Code
+	}
+	return string(e.Class)
 }
 
 // loadStatusKeepMsg re-reads the status without clearing the message.

@@ -83,33 +83,87 @@ func TestRotateWizardStagesProvesSwitches(t *testing.T) {
 	}
 }
 
-func TestRotateWizardWrongSecretThenCancel(t *testing.T) {
+// A wrong new secret is refused by the server: it is not left staged, the
+// wizard says so in one plain sentence (no error chain, no command line), and
+// offers no Finish for it.
+func TestRotateWizardWrongSecretIsNotStaged(t *testing.T) {
 	r := rotateRig(t, []string{"models:read", "chat:invoke"})
 	r.ui.showRotate("billing")
 	d := r.top()
 	test.Type(findPasswordEntry(t, d), "wrong-secret")
 	tapButton(t, d, "Stage and prove")
-	if text := allText(d); !strings.Contains(text, "did not work") {
-		t.Fatalf("after a wrong secret: %q; want it said", text)
+	text := allText(d)
+	if !strings.Contains(text, "refused the new secret (HTTP 401 invalid_client)") || !strings.Contains(text, "It was not kept") {
+		t.Fatalf("after a wrong secret: %q; want the refusal said plainly", text)
+	}
+	for _, bad := range []string{"rotation:", "refresher:", "tokentray ", "nothing changed"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("after a wrong secret the wizard says %q; want no %q", text, bad)
+		}
+	}
+	if findButton(d, "Finish") != nil || strings.Contains(text, "rotation is in progress") {
+		t.Errorf("after a wrong secret: %q; want no rotation in progress and no Finish", text)
+	}
+	if _, err := r.store.NextSecret("billing"); !errors.Is(err, vault.ErrNoNextSecret) {
+		t.Errorf("after a refused secret: staged %v; want nothing staged", err)
 	}
 	if got, _ := r.store.Secret("billing"); got != "old-secret" {
-		t.Errorf("after a failed proof: current secret %q; want old-secret", got)
+		t.Errorf("after a refused secret: current secret %q; want old-secret", got)
 	}
+	// The corrected secret then goes through.
+	test.Type(findPasswordEntry(t, r.top()), "new-secret")
+	tapButton(t, r.top(), "Stage and prove")
+	if text := allText(r.top()); !strings.Contains(text, "The new secret works") {
+		t.Fatalf("after the right secret: %q; want the proof", text)
+	}
+}
+
+// A proven staged secret is never replaced without asking, and a refused
+// replacement leaves it staged.
+func TestRotateWizardAsksBeforeReplacingAStagedSecret(t *testing.T) {
+	r := rotateRig(t, []string{"models:read", "chat:invoke"})
+	r.ui.showRotate("billing")
+	test.Type(findPasswordEntry(t, r.top()), "new-secret")
+	tapButton(t, r.top(), "Stage and prove")
+	tapButton(t, r.top(), "Later")
 	r.closeOverlays()
 
-	// Reopened later (or after a crash): the rotation in progress offers
-	// Finish and Cancel.
 	r.ui.showRotate("billing")
-	d = r.top()
-	if text := allText(d); !strings.Contains(text, "rotation is in progress") || findButton(d, "Finish") == nil {
-		t.Fatalf("reopened: %q; want the rotation in progress with Finish", text)
+	d := r.top()
+	if findButton(d, "Finish") == nil || findButton(d, "Stage and prove") != nil {
+		t.Fatalf("reopened with a staged secret: %q; want Finish and no plain Stage and prove", allText(d))
 	}
-	tapButton(t, d, "Cancel rotation")
+	test.Type(findPasswordEntry(t, d), "wrong-secret")
+	tapButton(t, d, "Replace the staged secret…")
+	confirm := r.top()
+	if confirm == d || !strings.Contains(allText(confirm), "Replace the staged secret?") {
+		t.Fatalf("Replace did not ask first: top overlay says %q", allText(confirm))
+	}
+	if next, _ := r.store.NextSecret("billing"); next != "new-secret" {
+		t.Fatalf("before the answer: staged %q; want new-secret untouched", next)
+	}
+	tapButton(t, confirm, "Yes")
+	if text := allText(r.top()); !strings.Contains(text, "the secret staged before stays staged") {
+		t.Errorf("after a refused replacement: %q; want it said that the earlier one stays", text)
+	}
+	if next, _ := r.store.NextSecret("billing"); next != "new-secret" {
+		t.Errorf("after a refused replacement: staged %q; want new-secret back", next)
+	}
+}
+
+// Finish on a staged secret the server refuses discards it.
+func TestRotateWizardFinishRefusedDiscards(t *testing.T) {
+	r := rotateRig(t, []string{"models:read", "chat:invoke"})
+	if err := rotation.New(r.store).Stage("billing", "wrong-secret"); err != nil {
+		t.Fatal(err)
+	}
+	r.ui.showRotate("billing")
+	tapButton(t, r.top(), "Finish")
+	if text := allText(r.top()); !strings.Contains(text, "It was not kept") || findButton(r.top(), "Finish") != nil {
+		t.Errorf("after Finish of a refused secret: %q; want it discarded and no Finish", text)
+	}
 	if _, err := r.store.NextSecret("billing"); !errors.Is(err, vault.ErrNoNextSecret) {
-		t.Errorf("after Cancel rotation: staged secret %v; want none", err)
-	}
-	if got, _ := r.store.Secret("billing"); got != "old-secret" {
-		t.Errorf("after Cancel rotation: current secret %q; want old-secret", got)
+		t.Errorf("after Finish refused: staged %v; want nothing staged", err)
 	}
 }
 

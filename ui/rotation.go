@@ -1,12 +1,9 @@
 package ui
 
 import (
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -17,87 +14,36 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/refresher"
+	"github.com/tokentray/tokentray/rotation"
 	"github.com/tokentray/tokentray/vault"
 )
 
-// rotationRow is one client in the rotation overview and its exports. It
-// holds no secret and no token.
+// rotationRow is one client in the rotation overview: its report (what the
+// exports write, the same as the command line's) and what the table shows.
 type rotationRow struct {
-	Name        string    `json:"name"`
-	ClientID    string    `json:"client_id"`
-	Environment string    `json:"environment"`
-	Status      string    `json:"status"`
-	AgeDays     int       `json:"secret_age_days"`
-	DaysLeft    int       `json:"days_left"`
-	SecretSetAt time.Time `json:"secret_set_at,omitzero"`
-	DueAt       time.Time `json:"due_at,omitzero"`
-	InProgress  bool      `json:"rotation_in_progress"`
-
+	rotation.Report
+	rot vault.RotationStatus
 	sev severity
 }
 
 // rotationRows lists every client's rotation status at now, overdue first.
 func rotationRows(states []refresher.State, now time.Time) []rotationRow {
 	rows := make([]rotationRow, 0, len(states))
-	type keyed struct {
-		row rotationRow
-		rot vault.RotationStatus
-	}
-	var ks []keyed
 	for _, st := range states {
 		rot := rotationAt(st, now)
-		c := st.Client
-		ks = append(ks, keyed{rotationRow{
-			Name: c.Name, ClientID: c.ClientID, Environment: string(c.Environment()),
-			Status: string(rot.State), AgeDays: rot.AgeDays, DaysLeft: rot.DaysLeft,
-			SecretSetAt: rot.SetAt.UTC(), DueAt: rot.DueAt.UTC(), InProgress: !c.RotationStartedAt.IsZero(),
-			sev: rotationSeverity(rot),
-		}, rot})
+		rows = append(rows, rotationRow{Report: rotation.NewReport(st.Client, rot, st.Expiry), rot: rot, sev: rotationSeverity(rot)})
 	}
-	slices.SortStableFunc(ks, func(a, b keyed) int { return compareRotation(a.row.Name, a.rot, b.row.Name, b.rot) })
-	for _, k := range ks {
-		if k.rot.SetAt.IsZero() {
-			k.row.SecretSetAt, k.row.DueAt = time.Time{}, time.Time{}
-		}
-		rows = append(rows, k.row)
-	}
+	slices.SortStableFunc(rows, func(a, b rotationRow) int { return compareRotation(a.Name, a.rot, b.Name, b.rot) })
 	return rows
 }
 
-var csvHeader = []string{"name", "client_id", "environment", "status", "secret_age_days", "days_left", "secret_set_at", "due_at", "rotation_in_progress"}
-
-// writeRotationCSV writes rows as CSV with a header line.
-func writeRotationCSV(w io.Writer, rows []rotationRow) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(csvHeader); err != nil {
-		return err
-	}
-	date := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.Format(time.RFC3339)
-	}
+// reports returns the rows' reports, for the exports.
+func reports(rows []rotationRow) []rotation.Report {
+	out := make([]rotation.Report, 0, len(rows))
 	for _, r := range rows {
-		rec := []string{r.Name, r.ClientID, r.Environment, r.Status, strconv.Itoa(r.AgeDays), strconv.Itoa(r.DaysLeft),
-			date(r.SecretSetAt), date(r.DueAt), strconv.FormatBool(r.InProgress)}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
+		out = append(out, r.Report)
 	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// writeRotationJSON writes rows as an indented JSON document.
-func writeRotationJSON(w io.Writer, rows []rotationRow, now time.Time) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(struct {
-		GeneratedAt time.Time     `json:"generated_at"`
-		PeriodDays  int           `json:"rotation_period_days"`
-		Clients     []rotationRow `json:"clients"`
-	}{now.UTC(), vault.DefaultRotationPolicy.Period, rows})
+	return out
 }
 
 // showRotation opens the rotation overview window.
@@ -114,18 +60,17 @@ func (u *UI) showRotation() {
 		case 1:
 			return r.Environment, sevOK
 		case 2:
-			if r.SecretSetAt.IsZero() {
+			if r.rot.SetAt.IsZero() {
 				return "-", sevOK
 			}
-			return plural(r.AgeDays, "day"), sevOK
+			return plural(r.rot.AgeDays, "day"), sevOK
 		case 3:
-			return dateText(r.SecretSetAt), sevOK
+			return dateText(r.rot.SetAt), sevOK
 		case 4:
-			return dateText(r.DueAt), sevOK
+			return dateText(r.rot.DueAt), sevOK
 		}
-		st := vault.RotationStatus{State: vault.RotationState(r.Status), DaysLeft: r.DaysLeft}
-		label := st.Label()
-		if r.InProgress {
+		label := r.rot.Label()
+		if r.Rotation.InProgress {
 			label += " (rotating)"
 		}
 		return label, r.sev
@@ -165,7 +110,7 @@ func (u *UI) showRotation() {
 	}
 	var overdue, soon int
 	for _, r := range rows {
-		switch vault.RotationState(r.Status) {
+		switch r.rot.State {
 		case vault.RotationOverdue:
 			overdue++
 		case vault.RotationDueSoon:
@@ -196,13 +141,14 @@ func (u *UI) showRotation() {
 			d.Show()
 		}
 	}
-	csvBtn := &widget.Button{Text: "Export CSV", Icon: theme.DownloadIcon(), OnTapped: export("csv", func(wr io.Writer) error { return writeRotationCSV(wr, rows) })}
-	jsonBtn := &widget.Button{Text: "Export JSON", Icon: theme.DownloadIcon(), OnTapped: export("json", func(wr io.Writer) error { return writeRotationJSON(wr, rows, now) })}
+	csvBtn := &widget.Button{Text: "Export CSV", Icon: theme.DownloadIcon(), OnTapped: export("csv", func(wr io.Writer) error { return rotation.WriteCSV(wr, reports(rows)) })}
+	jsonBtn := &widget.Button{Text: "Export JSON", Icon: theme.DownloadIcon(), OnTapped: export("json", func(wr io.Writer) error { return rotation.WriteJSON(wr, reports(rows)) })}
 	note := dimText("Exports hold no secrets and no tokens.", theme.SizeNameText)
 	note.Truncation = fyne.TextTruncateOff
 	bottom := container.NewHBox(note, layout.NewSpacer(), csvBtn, jsonBtn)
 	w.SetContent(container.NewBorder(summary, container.NewPadded(bottom), nil, nil, table))
 	w.Resize(fyne.NewSize(900, 520))
+	escapeCloses(w)
 	w.Show()
 }
 

@@ -20,6 +20,7 @@ const (
 	prefNotifyRotation = "notify.rotation"
 	prefNotifyFailures = "notify.failures"
 	prefNotifyCopy     = "notify.copy"
+	prefCopyMinMinutes = "copy.minMinutes" // fetch a fresh token before copying one with less left (0: off)
 	prefFailAfter      = "notify.fail_after_minutes"
 	prefMarginMinutes  = "refresh.margin_minutes"
 	prefSweepSeconds   = "refresh.sweep_seconds"
@@ -40,6 +41,12 @@ func (s settings) clipboardClear() time.Duration {
 	return time.Duration(s.p.IntWithFallback(prefClipboardClear, int(defaultClipboardClear/time.Second))) * time.Second
 }
 func (s settings) notifyCopy() bool { return s.p.BoolWithFallback(prefNotifyCopy, true) }
+
+// copyMinTTL is how long a copied token must stay valid at least: a cached
+// token with less left is replaced by a fresh one first (0: any valid one).
+func (s settings) copyMinTTL() time.Duration {
+	return time.Duration(s.p.IntWithFallback(prefCopyMinMinutes, 0)) * time.Minute
+}
 func (s settings) notify() notifyPrefs {
 	return notifyPrefs{
 		rotation:  s.p.BoolWithFallback(prefNotifyRotation, true),
@@ -121,8 +128,10 @@ func (u *UI) showSettings() {
 	failE, failMsg := number(prefFailAfter, int(np.failAfter/time.Minute), 1, 24*60)
 	marginE, marginMsg := number(prefMarginMinutes, int(s.margin()/time.Minute), 1, 60)
 	sweepE, sweepMsg := number(prefSweepSeconds, int(s.sweep()/time.Second), 5, 3600)
+	copyE, copyMsg := number(prefCopyMinMinutes, int(s.copyMinTTL()/time.Minute), 0, 60)
 
 	form := widget.NewForm(
+		widget.NewFormItem("", u.startAtLoginCheck()),
 		widget.NewFormItem("Clear clipboard after", clearSel),
 		widget.NewFormItem("", widget.NewLabel("Only if it still holds the token Tokentray put there; also on quit.")),
 		widget.NewFormItem("Notify", container.NewVBox(
@@ -130,12 +139,31 @@ func (u *UI) showSettings() {
 			check("Credentials rejected, refresh failing, recovered", prefNotifyFailures, np.failures),
 			check("After copying a token", prefNotifyCopy, s.notifyCopy()),
 		)),
+		widget.NewFormItem("Copy at least valid for (minutes)", container.NewVBox(copyE, copyMsg)),
+		widget.NewFormItem("", widget.NewLabel("A cached token with less left is replaced by a fresh one before copying (0: off).")),
 		widget.NewFormItem("Failing for (minutes)", container.NewVBox(failE, failMsg)),
 		widget.NewFormItem("Refresh margin (minutes)", container.NewVBox(marginE, marginMsg)),
 		widget.NewFormItem("Sweep interval (seconds)", container.NewVBox(sweepE, sweepMsg)),
 		widget.NewFormItem("", widget.NewLabel("Margin and sweep interval take effect at the next start.")),
+		widget.NewFormItem("Margin in use", widget.NewLabel(u.marginsInUse())),
 	)
 	d := dialog.NewCustom("Settings", "Close", form, u.win)
 	d.Resize(fyne.NewSize(560, 0))
-	d.Show()
+	u.showDialog(d)
+}
+
+// marginsInUse says the refresh margin the refresher actually uses per
+// client (capped at half a token's life, so short-lived tokens refresh
+// earlier than the setting says).
+func (u *UI) marginsInUse() string {
+	var parts []string
+	for _, st := range u.sortedStates() {
+		if st.Margin > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s", st.Client.Name, st.Margin.Round(time.Second)))
+		}
+	}
+	if len(parts) == 0 {
+		return "no token yet"
+	}
+	return strings.Join(parts, ", ") + " before expiry"
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -34,16 +35,30 @@ func trayIcon(s severity) fyne.Resource {
 	return assets.TrayOK
 }
 
-// trayLabel is the tray entry of one client.
-func trayLabel(st refresher.State) string {
+// trayLabel is the tray entry of one client: its state and, while its
+// token is valid, the time left in whole minutes (the menu is rebuilt when
+// the text changes, at most once a minute, never on a countdown tick).
+func trayLabel(st refresher.State, now time.Time) string {
 	l := "Copy token: " + st.Client.Name
-	switch st.Phase {
-	case refresher.PhaseRejected:
-		l += " (rejected)"
-	case refresher.PhaseExpired:
-		l += " (expired)"
+	switch {
+	case st.Phase == refresher.PhaseRejected && validUntil(st, now).IsZero():
+		return l + " (rejected)"
+	case st.Phase == refresher.PhaseExpired || (!st.Expiry.IsZero() && !now.Before(st.Expiry)):
+		return l + " (expired)"
+	case st.Expiry.IsZero():
+		return l
 	}
-	return l
+	left := fmt.Sprintf("%d min left", int(st.Expiry.Sub(now)/time.Minute))
+	if st.Expiry.Sub(now) < time.Minute {
+		left = "< 1 min left"
+	}
+	switch {
+	case st.Phase == refresher.PhaseRejected:
+		left += ", rejected"
+	case st.Err != nil:
+		left += ", failing"
+	}
+	return l + " (" + left + ")"
 }
 
 // buildTrayMenu returns the tray menu for the current states and the
@@ -72,12 +87,27 @@ func (u *UI) buildTrayMenu() (*fyne.Menu, fyne.Resource, string) {
 			sig.WriteString("|more")
 			break
 		}
-		label := trayLabel(st)
+		label := trayLabel(st, u.clock.Now())
 		sig.WriteString("|" + label)
 		items = append(items, fyne.NewMenuItem(label, func() { u.copyToken(name, false) }))
 	}
 	if len(all) > 0 {
 		items = append(items, fyne.NewMenuItemSeparator())
+	}
+	if len(all) > 0 {
+		var headers []*fyne.MenuItem
+		for i, name := range names {
+			if i == maxTrayClients {
+				break
+			}
+			headers = append(headers, fyne.NewMenuItem(name, func() { u.copyToken(name, true) }))
+		}
+		header := fyne.NewMenuItem("Copy as header", nil)
+		header.ChildMenu = fyne.NewMenu("", headers...)
+		items = append(items, header,
+			fyne.NewMenuItem("Refresh all", u.refreshEvery),
+			fyne.NewMenuItem("Rotation overview…", func() { u.showWindow(); u.showRotation() }),
+			fyne.NewMenuItemSeparator())
 	}
 	status := fyne.NewMenuItem(u.overall, u.showWindow)
 	items = append(items, status, fyne.NewMenuItem("Show window", u.showWindow), fyne.NewMenuItemSeparator())
@@ -108,4 +138,33 @@ func (u *UI) updateTray() {
 		u.tray.desk.SetSystemTrayIcon(icon)
 	}
 	u.tray.desk.SetSystemTrayMenu(u.tray.menu)
+}
+
+// refreshEvery fetches a new token for every client (the tray's Refresh
+// all), one after the other off the UI thread, and says how it went.
+func (u *UI) refreshEvery() {
+	if u.src == nil {
+		return
+	}
+	names := make([]string, 0, len(u.states))
+	for name := range u.states {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	u.setStatus("Refreshing every client…")
+	u.async(func() {
+		var failed []string
+		for _, name := range names {
+			if _, err := u.src.Refresh(u.ctx, name); err != nil {
+				failed = append(failed, name)
+			}
+		}
+		fyne.Do(func() {
+			if len(failed) == 0 {
+				u.setStatus(fmt.Sprintf("Refreshed %s", plural(len(names), "client")))
+				return
+			}
+			u.tell("Refresh all", fmt.Sprintf("Refreshed %d of %d; failing: %s (see each client's details).", len(names)-len(failed), len(names), strings.Join(failed, ", ")))
+		})
+	})
 }

@@ -19,9 +19,11 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/tokentray/tokentray/agent"
 	"github.com/tokentray/tokentray/assets"
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/vault"
@@ -68,6 +70,10 @@ type Options struct {
 	Refresher *refresher.Refresher
 	Title     string      // window title
 	Demo      DemoControl // nil outside the demo
+	Hidden    bool        // start in the tray: Start shows no window
+	// OfferStartAtLogin asks once whether to start at login (the first
+	// real run; not the demo, not tests).
+	OfferStartAtLogin bool
 
 	// Source, when set, is used instead of Refresher (tests feed their own).
 	Source Source
@@ -113,38 +119,53 @@ type UI struct {
 	visible    bool               // window shown
 	tickCancel context.CancelFunc // stops the countdown ticker; nil while stopped
 	states     map[string]refresher.State
+	// lastExpiry is the expiry of each client's last token seen: a state
+	// forgets an expired token, the details still say when it expired.
+	lastExpiry map[string]time.Time
 	view       []refresher.State // filtered and sorted: what the list shows
 	filter     string
 	sortMode   string
 	selected   string // name of the selected client, "" when none
 	list       *widget.List
+	search     *escEntry       // the filter
+	dialogs    []dialog.Dialog // shown over the window, newest last (Escape closes it)
 	rows       map[fyne.CanvasObject]*clientRow
 	details    *detailsPane
 	status     *widget.Label
-	statusTill time.Time         // a message shows until then; afterwards the overall status line
+	statusTill time.Time // a message shows until then; afterwards the overall status line
+	// statusLive, when set, writes the status bar's message at each tick
+	// (a countdown) until it returns "".
+	statusLive func(now time.Time) string
 	overall    string            // the overall status line (as in the tray)
 	empty      fyne.CanvasObject // shown instead of the list when there are no clients
 	demoItems  []*fyne.MenuItem  // the Demo menu's entries, beside demoActs
 	demoActs   []DemoAction
 	tray       trayState
+	// The agent's request log (ui/agent.go): its source, and the open
+	// list with the rows it shows (nil while closed).
+	agentRecent func() []agent.Request
+	recentList  *widget.List
+	recentRows  []agent.Request
+	login       loginItem // start at login (ui/autostart.go); nil: the system's
 }
 
 // New builds the UI for a; nothing is shown until Start.
 func New(a fyne.App, opts Options) *UI {
 	u := &UI{
-		app:      a,
-		opts:     opts,
-		src:      opts.Source,
-		clock:    opts.Clock,
-		prefs:    settings{a.Preferences()},
-		notes:    newNotifier(),
-		async:    func(f func()) { go f() },
-		send:     a.SendNotification,
-		every:    every,
-		do:       fyne.Do,
-		states:   map[string]refresher.State{},
-		rows:     map[fyne.CanvasObject]*clientRow{},
-		sortMode: sortName,
+		app:        a,
+		opts:       opts,
+		src:        opts.Source,
+		clock:      opts.Clock,
+		prefs:      settings{a.Preferences()},
+		notes:      newNotifier(),
+		async:      func(f func()) { go f() },
+		send:       a.SendNotification,
+		every:      every,
+		do:         fyne.Do,
+		states:     map[string]refresher.State{},
+		lastExpiry: map[string]time.Time{},
+		rows:       map[fyne.CanvasObject]*clientRow{},
+		sortMode:   sortName,
 	}
 	if u.src == nil && opts.Refresher != nil {
 		u.src = opts.Refresher
@@ -181,7 +202,12 @@ func (u *UI) Start() {
 	if len(u.view) > 0 && u.selected == "" {
 		u.list.Select(0) // open on the first client's details, not an empty pane
 	}
-	u.showWindow()
+	if !u.opts.Hidden {
+		u.showWindow()
+		if u.opts.OfferStartAtLogin {
+			u.offerStartAtLogin()
+		}
+	}
 }
 
 // Quit asks the app to quit (safe from any goroutine). The clipboard is
@@ -289,7 +315,11 @@ func (u *UI) resync() {
 	for name := range u.states {
 		if _, ok := fresh[name]; !ok {
 			u.notes.forget(name)
+			delete(u.lastExpiry, name)
 		}
+	}
+	for _, st := range fresh {
+		u.noteExpiry(st)
 	}
 	u.states = fresh
 	u.checkNotifications(all)
@@ -302,13 +332,22 @@ func (u *UI) apply(batch []refresher.State) {
 	for _, st := range batch {
 		if st.Removed {
 			delete(u.states, st.Client.Name)
+			delete(u.lastExpiry, st.Client.Name)
 			u.notes.forget(st.Client.Name)
 			continue
 		}
+		u.noteExpiry(st)
 		u.states[st.Client.Name] = st
 	}
 	u.checkNotifications(batch)
 	u.refreshAll()
+}
+
+// noteExpiry remembers the expiry of st's token, if it has one.
+func (u *UI) noteExpiry(st refresher.State) {
+	if !st.Expiry.IsZero() {
+		u.lastExpiry[st.Client.Name] = st.Expiry
+	}
 }
 
 // checkNotifications sends what the notification rules say about states.
@@ -406,15 +445,38 @@ const statusHold = 20 * time.Second
 // setStatus shows a message in the window's status bar.
 func (u *UI) setStatus(s string) {
 	u.statusTill = u.clock.Now().Add(statusHold)
+	u.statusLive = nil
+	u.statusWarn(false)
 	setText(u.status, s)
+}
+
+// statusWarn shows the status bar's message as a warning (or not).
+func (u *UI) statusWarn(on bool) {
+	imp := widget.MediumImportance
+	if on {
+		imp = widget.WarningImportance
+	}
+	if u.status.Importance != imp {
+		u.status.Importance = imp
+		u.status.Refresh()
+	}
 }
 
 // showOverall puts the overall status line in the status bar unless a
 // message is still showing.
 func (u *UI) showOverall() {
-	if u.clock.Now().Before(u.statusTill) {
+	now := u.clock.Now()
+	if u.statusLive != nil {
+		if s := u.statusLive(now); s != "" {
+			setText(u.status, s)
+			return
+		}
+		u.statusLive, u.statusTill = nil, time.Time{}
+	}
+	if now.Before(u.statusTill) {
 		return
 	}
+	u.statusWarn(false)
 	setText(u.status, u.overall)
 }
 
@@ -437,10 +499,26 @@ func (u *UI) installTray() {
 	}
 	u.tray.desk = desk
 	desk.SetSystemTrayWindow(u.win)
-	u.win.SetCloseIntercept(u.hideWindow) // SetSystemTrayWindow installed a plain Hide
+	u.win.SetCloseIntercept(u.closeToTray) // SetSystemTrayWindow installed a plain Hide
 	u.app.Lifecycle().SetOnEnteredForeground(u.onShown)
 	u.tray.sig = "" // force the first build
 	u.updateTray()
 }
 
 func (u *UI) appIcon() fyne.Resource { return assets.AppIcon }
+
+// prefTrayHint records that the close-to-tray hint was shown once.
+const prefTrayHint = "hint.closeToTray"
+
+// closeToTray hides the window to the tray; the first time ever it says
+// that Tokentray keeps running there.
+func (u *UI) closeToTray() {
+	u.hideWindow()
+	p := u.app.Preferences()
+	if p.Bool(prefTrayHint) {
+		return
+	}
+	p.SetBool(prefTrayHint, true)
+	u.send(&fyne.Notification{Title: "Tokentray keeps running in the tray",
+		Content: "Closing the window keeps your tokens fresh from the tray icon. Quit from the tray menu or with Ctrl+Q."})
+}

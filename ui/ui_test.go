@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/vault"
@@ -169,11 +170,11 @@ func TestCopyRefusesRejectedAndExpired(t *testing.T) {
 		wantCall  bool
 		wantInMsg string
 	}{
-		{name: "rejected", st: rejected, wantInMsg: "credentials were rejected"},
+		{name: "rejected", st: rejected, wantInMsg: "rejected bad's credentials and its last token has expired"},
 		{name: "expired token", st: expiredTok, wantCall: true,
 			res: refresher.Result{Token: vault.Token{AccessToken: "stale", Expiry: t0.Add(-time.Minute)}}, wantInMsg: "has expired"},
 		{name: "fetch fails", st: failing, wantCall: true,
-			err: &refresher.Error{Class: refresher.ClassTransient, Host: "auth.example.com", Err: errors.New("connection refused")}, wantInMsg: "Cannot get a token from auth.example.com"},
+			err: &refresher.Error{Class: refresher.ClassTransient, Host: "auth.example.com", Err: errors.New("connection refused")}, wantInMsg: "from auth.example.com"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,6 +196,35 @@ func TestCopyRefusesRejectedAndExpired(t *testing.T) {
 				t.Errorf("message: got %q; want it to say Not copied and %q", got, tt.wantInMsg)
 			}
 		})
+	}
+}
+
+// With the secret rejected and the last good token still valid, Copy token
+// (window and tray) hands out that token with a visible warning.
+func TestCopyWhileRejectedHandsOutTheLastGoodToken(t *testing.T) {
+	st := state("bad", refresher.PhaseRejected, 41*time.Second)
+	rej := &refresher.Error{Class: refresher.ClassRejected, Status: 401, Code: "invalid_client", Host: "auth.example.com"}
+	st.Err = rej
+	for _, tray := range []bool{false, true} {
+		r := newRig(t, st)
+		r.src.tokens["bad"] = refresher.Result{Token: vault.Token{AccessToken: "last-good", Expiry: st.Expiry}, RefreshErr: rej}
+		if tray {
+			r.ui.hideWindow()
+			r.sent = nil
+			r.ui.tray.menu.Items[0].Action()
+		} else {
+			r.ui.selectClient("bad")
+			tapButton(t, r.ui.details.root, "Copy token")
+		}
+		if got := r.app.Clipboard().Content(); got != "last-good" {
+			t.Errorf("tray %v: clipboard %q; want the last good token", tray, got)
+		}
+		if got := r.ui.status.Text; !strings.Contains(got, "last good token, valid until") || !strings.Contains(got, "credentials rejected") || r.ui.status.Importance != widget.WarningImportance {
+			t.Errorf("tray %v: status %q (importance %v); want a warning naming the rejection", tray, got, r.ui.status.Importance)
+		}
+		if tray && (len(r.sent) != 1 || !strings.Contains(r.sent[0].Content, "credentials rejected")) {
+			t.Errorf("tray copy with a hidden window: notifications %v; want one warning", r.sent)
+		}
 	}
 }
 
@@ -260,13 +290,13 @@ func TestTrayItemsMatchClients(t *testing.T) {
 	}
 	var want []string
 	for i := range maxTrayClients {
-		l := fmt.Sprintf("Copy token: client-%02d", i)
+		l := fmt.Sprintf("Copy token: client-%02d (60 min left)", i)
 		if i == 3 {
-			l += " (rejected)"
+			l = "Copy token: client-03 (60 min left, rejected)"
 		}
 		want = append(want, l)
 	}
-	want = append(want, "More… (12 clients)", "12 clients · 1 rejected", "Show window", "Quit")
+	want = append(want, "More… (12 clients)", "Copy as header", "Refresh all", "Rotation overview…", "12 clients · 1 rejected", "Show window", "Quit")
 	if strings.Join(labels, "\n") != strings.Join(want, "\n") {
 		t.Errorf("tray items:\ngot  %q\nwant %q", labels, want)
 	}
@@ -281,9 +311,10 @@ func TestTrayItemsMatchClients(t *testing.T) {
 		r.ui.tick()
 		r.ui.apply([]refresher.State{states[0]})
 	}
-	if got := r.ui.tray.refreshes; got != before {
-		t.Errorf("tray rebuilds over 120 ticks and snapshots: got %d; want 0", got-before)
+	if got := r.ui.tray.refreshes; got-before > 2 {
+		t.Errorf("tray rebuilds over 120 ticks and snapshots: got %d; want at most 2 (the minutes left changed twice)", got-before)
 	}
+	before = r.ui.tray.refreshes
 	// A change of state does.
 	fixed := states[3]
 	fixed.Phase = refresher.PhaseFresh
@@ -291,8 +322,8 @@ func TestTrayItemsMatchClients(t *testing.T) {
 	if got := r.ui.tray.refreshes; got != before+1 {
 		t.Errorf("tray rebuilds after a state change: got %d; want 1", got-before)
 	}
-	if got := r.ui.tray.menu.Items[3].Label; got != "Copy token: client-03" {
-		t.Errorf("tray item 3 after the fix: got %q; want %q", got, "Copy token: client-03")
+	if got := r.ui.tray.menu.Items[3].Label; got != "Copy token: client-03 (58 min left)" {
+		t.Errorf("tray item 3 after the fix: got %q; want %q", got, "Copy token: client-03 (58 min left)")
 	}
 }
 
@@ -454,6 +485,8 @@ func TestDemoMenu(t *testing.T) {
 	}
 }
 
+// The window says what happened with the refresher's words and what to do
+// with its own buttons: never a command line.
 func TestExplainErrors(t *testing.T) {
 	retry := time.Date(2026, 3, 2, 14, 5, 0, 0, time.Local)
 	valid := time.Date(2026, 3, 2, 15, 0, 0, 0, time.Local)
@@ -461,34 +494,32 @@ func TestExplainErrors(t *testing.T) {
 		name     string
 		err      *refresher.Error
 		lastGood time.Time
-		wantWhat string
 		wantTodo string
 	}{
-		{"401", &refresher.Error{Class: refresher.ClassRejected, Host: "auth.example.com", Status: 401, Code: "invalid_client"}, time.Time{},
-			"auth.example.com rejected the client credentials (HTTP 401 invalid_client).", "Set a new secret"},
-		{"403 scope", &refresher.Error{Class: refresher.ClassScope, Host: "api.example.com", Status: 403, Scopes: []string{"chat:invoke"}}, time.Time{},
-			"api.example.com refused chat:invoke (HTTP 403).", "Remove chat:invoke with Edit, or ask the platform admin"},
-		{"invalid_scope naming one of two", &refresher.Error{Class: refresher.ClassScope, Host: "127.0.0.1:1234", Status: 400, Code: "invalid_scope",
-			Scopes: []string{"datasets:read", "files:read"}, Description: "The requested scope is invalid, unknown, or malformed. The OAuth 2.0 Client is not allowed to request scope 'files:read'."}, time.Time{},
-			"127.0.0.1:1234 refused files:read (HTTP 400 invalid_scope).", "Remove files:read with Edit"},
-		{"403 naming none", &refresher.Error{Class: refresher.ClassScope, Host: "api.example.com", Status: 403,
-			Scopes: []string{"chat:invoke", "models:read"}, Description: "forbidden"}, time.Time{},
-			"api.example.com refused chat:invoke models:read (HTTP 403).", "Remove chat:invoke models:read with Edit"},
-		{"platform 403 detail", &refresher.Error{Class: refresher.ClassScope, Host: "api.example.com", Status: 403,
-			Scopes: []string{"chat:invoke:all", "chat:invoke"}, Description: "Missing required scope: chat:invoke"}, time.Time{},
-			"api.example.com refused chat:invoke (HTTP 403).", "Remove chat:invoke with Edit"},
-		{"429", &refresher.Error{Class: refresher.ClassRateLimited, Host: "auth.example.com", Status: 429, RetryAt: retry}, valid,
-			"auth.example.com is rate limiting token requests (HTTP 429).", "Tokentray retries at 14:05. The last good token stays valid until 15:00."},
-		{"network", &refresher.Error{Class: refresher.ClassTransient, Host: "auth.example.com", Err: errors.New("connection refused")}, valid,
-			"Cannot get a token from auth.example.com: connection refused.", "retries with backoff later; check the network or the server. The last good token stays valid until 15:00."},
-		{"keyring", &refresher.Error{Class: refresher.ClassKeyring}, time.Time{},
-			"The OS keyring is locked or unavailable.", "Unlock the keyring"},
+		{"401", &refresher.Error{Class: refresher.ClassRejected, Client: "a", Host: "auth.example.com", Status: 401, Code: "invalid_client"}, time.Time{},
+			"with Rotate secret"},
+		{"403 scope", &refresher.Error{Class: refresher.ClassScope, Client: "a", Host: "api.example.com", Status: 403, Scopes: []string{"chat:invoke"}}, time.Time{},
+			"Remove chat:invoke with Edit, or ask the platform admin"},
+		{"invalid_scope naming one of two", &refresher.Error{Class: refresher.ClassScope, Client: "a", Host: "127.0.0.1:1234", Status: 400, Code: "invalid_scope",
+			Scopes: []string{"datasets:read", "files:read"}, Description: "The OAuth 2.0 Client is not allowed to request scope 'files:read'."}, time.Time{},
+			"Remove files:read with Edit"},
+		{"429", &refresher.Error{Class: refresher.ClassRateLimited, Client: "a", Host: "auth.example.com", Status: 429, RetryAt: retry}, valid,
+			"Tokentray retries at 14:05. The last good token stays valid until 15:00."},
+		{"network", &refresher.Error{Class: refresher.ClassTransient, Client: "a", Host: "auth.example.com", Err: errors.New("connection refused")}, valid,
+			"retries with backoff later; check the network or the server, or press Refresh now. The last good token stays valid until 15:00."},
+		{"keyring", &refresher.Error{Class: refresher.ClassKeyring, Client: "a"}, time.Time{}, "Unlock the keyring"},
 	}
 	for _, tt := range tests {
 		what, todo := explain(tt.err, tt.lastGood)
-		if what != tt.wantWhat || !strings.Contains(todo, tt.wantTodo) {
-			t.Errorf("%s: got %q / %q; want %q / containing %q", tt.name, what, todo, tt.wantWhat, tt.wantTodo)
+		if want := sentence(tt.err.Words().Detail); what != want || !strings.Contains(todo, tt.wantTodo) {
+			t.Errorf("%s: got %q / %q; want %q / containing %q", tt.name, what, todo, want, tt.wantTodo)
 		}
+		if strings.Contains(what+todo, "tokentray ") {
+			t.Errorf("%s: %q / %q names a command line; want the window's buttons", tt.name, what, todo)
+		}
+	}
+	if got := sentence("auth.example.com refused it"); got != "auth.example.com refused it." {
+		t.Errorf("sentence of a host: %q; want the host as it is", got)
 	}
 }
 
@@ -515,10 +546,10 @@ func TestRefreshNowSaysWhenItFailed(t *testing.T) {
 		ValidUntil: t0.Add(3 * time.Minute)}
 	r.ui.refreshNow("alpha")
 	got := r.ui.status.Text
-	if strings.HasPrefix(got, "Refreshed") || !strings.Contains(got, "rate limiting") || !strings.Contains(got, "stays valid until") {
+	if strings.HasPrefix(got, "Refreshed") || !strings.Contains(got, "rate-limiting") || !strings.Contains(got, "stays valid until") {
 		t.Errorf("status after a failed refresh: %q; want the failure explained with the last good token's expiry", got)
 	}
-	if len(r.sent) != 1 || !strings.Contains(r.sent[0].Content, "rate limiting") {
+	if len(r.sent) != 1 || !strings.Contains(r.sent[0].Content, "rate-limiting") {
 		t.Errorf("notifications: %v; want one explaining the failure", r.sent)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -24,7 +23,8 @@ func (u *UI) build() {
 	u.win.SetIcon(u.appIcon())
 	u.win.SetCloseIntercept(u.hideWindow)
 
-	search := widget.NewEntry()
+	search := newEscEntry(false, u.onEscape)
+	u.search = search
 	search.SetPlaceHolder("Filter by name, client id, scope, environment…")
 	search.ActionItem = widget.NewIcon(theme.SearchIcon())
 	search.OnChanged = u.onFilter
@@ -49,6 +49,11 @@ func (u *UI) build() {
 			if id < len(u.view) {
 				u.selectClient(u.view[id].Client.Name)
 			}
+			// Keep the focus where the keyboard user is (the details'
+			// rebuild must not drop it): Tab goes on to Copy token.
+			if c := u.win.Canvas(); c.Focused() == nil {
+				c.Focus(u.list)
+			}
 		},
 	}
 	u.list.ExtendBaseWidget(u.list)
@@ -64,7 +69,7 @@ func (u *UI) build() {
 	))
 	u.empty.Hide()
 
-	split := container.NewHSplit(container.NewStack(u.list, u.empty), u.details.root)
+	split := container.NewHSplit(container.NewBorder(listLegend(), nil, nil, nil, container.NewStack(u.list, u.empty)), u.details.root)
 	split.Offset = 0.46
 	u.status = widget.NewLabel("")
 	u.status.Truncation = fyne.TextTruncateEllipsis
@@ -73,41 +78,40 @@ func (u *UI) build() {
 		container.NewVBox(container.NewPadded(top), widget.NewSeparator()),
 		container.NewVBox(widget.NewSeparator(), u.status),
 		nil, nil, split))
-	u.win.SetMainMenu(u.mainMenu())
 	u.win.Resize(fyne.NewSize(1080, 680))
 	u.win.CenterOnScreen()
 
-	ctrl := func(k fyne.KeyName, f func()) {
-		u.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { f() })
-	}
-	ctrl(fyne.KeyF, func() { u.win.Canvas().Focus(search) })
-	ctrl(fyne.KeyN, func() { u.showForm(nil) })
-	ctrl(fyne.KeyR, func() { u.withSelected(u.refreshNow) })
-	ctrl(fyne.KeyQ, u.Quit)
-	ctrl(fyne.KeyW, u.hideWindow)
+	u.win.Canvas().SetOnTypedKey(func(k *fyne.KeyEvent) {
+		if k.Name == fyne.KeyEscape {
+			u.onEscape()
+		}
+	})
+	u.win.SetMainMenu(u.mainMenu())
 }
 
 // mainMenu is the window's menu bar.
 func (u *UI) mainMenu() *fyne.MainMenu {
-	quit := fyne.NewMenuItem("Quit", u.Quit)
+	quit := u.menuItem("Quit", keyQuit, u.Quit)
 	quit.IsQuit = true
+	sel := func(f func(string)) func() { return func() { u.withSelected(f) } }
 	file := fyne.NewMenu("File",
-		fyne.NewMenuItem("Add client…", func() { u.showForm(nil) }),
-		fyne.NewMenuItem("Rotation overview…", u.showRotation),
-		fyne.NewMenuItem("Settings…", u.showSettings),
+		u.menuItem("Add client…", keyAdd, func() { u.showForm(nil) }),
+		u.menuItem("Filter clients", keyFilter, func() { u.win.Canvas().Focus(u.search) }),
+		u.menuItem("Rotation overview…", keyOverview, u.showRotation),
+		fyne.NewMenuItem("Recent token requests…", u.showRecent),
+		u.menuItem("Settings…", keySettings, u.showSettings),
 		fyne.NewMenuItemSeparator(),
-		fyne.NewMenuItem("Hide window", u.hideWindow),
+		u.menuItem("Hide window", keyHide, u.hideWindow),
 		quit,
 	)
 	client := fyne.NewMenu("Client",
-		fyne.NewMenuItem("Copy token", func() { u.withSelected(func(n string) { u.copyToken(n, false) }) }),
-		fyne.NewMenuItem("Copy as header", func() { u.withSelected(func(n string) { u.copyToken(n, true) }) }),
-		fyne.NewMenuItem("Refresh now", func() { u.withSelected(u.refreshNow) }),
+		u.menuItem("Copy token", keyCopy, sel(func(n string) { u.copyToken(n, false) })),
+		u.menuItem("Copy as header", keyHeader, sel(func(n string) { u.copyToken(n, true) })),
+		u.menuItem("Refresh now", keyRefresh, sel(u.refreshNow)),
 		fyne.NewMenuItemSeparator(),
-		fyne.NewMenuItem("Set new secret…", func() { u.withSelected(u.showSetSecret) }),
-		fyne.NewMenuItem("Rotate secret…", func() { u.withSelected(u.showRotate) }),
-		fyne.NewMenuItem("Edit…", func() { u.withSelected(u.editClient) }),
-		fyne.NewMenuItem("Remove…", func() { u.withSelected(u.confirmRemove) }),
+		u.menuItem("Rotate secret…", keyRotate, sel(u.showRotate)),
+		u.menuItem("Edit…", keyEdit, sel(u.editClient)),
+		u.menuItem("Remove…", nil, sel(u.confirmRemove)),
 	)
 	menus := []*fyne.Menu{file, client}
 	if u.opts.Demo != nil {
@@ -210,6 +214,11 @@ func (u *UI) rebuildView() {
 		u.list.Select(sel)
 	} else {
 		u.list.UnselectAll()
+		if u.selected != "" {
+			// Filtered out: the details must not show a client the list hides.
+			u.selected = ""
+			u.details.clear()
+		}
 	}
 }
 
@@ -271,7 +280,11 @@ func (r *clientRow) bind(st refresher.State, now time.Time) {
 	}
 	setDim(r.scopes, scopesText(c.Scopes))
 	rot := rotationAt(st, now)
-	r.rotation.set(rotationBadge(rot), sevColor(rotationSeverity(rot)))
+	if c.RotationStartedAt.IsZero() {
+		r.rotation.set(rotationBadge(rot), sevColor(rotationSeverity(rot)))
+	} else {
+		r.rotation.set("rotation in progress", sevColor(sevWarn))
+	}
 	r.lastSev = -1
 	r.tick(st, now)
 }
@@ -294,6 +307,22 @@ func (r *clientRow) tick(st refresher.State, now time.Time) {
 		r.countdown.Color = fg
 		r.countdown.Refresh()
 	}
+}
+
+// listLegend explains the list's status dots and its countdown column.
+func listLegend() fyne.CanvasObject {
+	dot := func(sev severity, label string) fyne.CanvasObject {
+		c := canvas.NewCircle(sevColor(sev))
+		l := dimText(label, theme.SizeNameCaptionText)
+		l.Truncation = fyne.TextTruncateOff
+		return container.NewHBox(container.NewCenter(container.NewGridWrap(fyne.NewSize(8, 8), c)), l)
+	}
+	right := dimText("right: time left on the token", theme.SizeNameCaptionText)
+	right.Truncation = fyne.TextTruncateEllipsis
+	// Narrow enough for the list's side of an 800-pixel window.
+	return container.New(layout.NewCustomPaddedVBoxLayout(0),
+		container.NewHBox(dot(sevOK, "fresh"), dot(sevWarn, "due or failing"), dot(sevError, "expired or rejected")),
+		right)
 }
 
 // badge is a small rounded label with a tinted background.

@@ -66,7 +66,8 @@ type Client struct {
 	// Scopes are the scopes requested by default, without duplicates.
 	Scopes    []string  `json:"scopes,omitempty"`
 	AuthStyle AuthStyle `json:"auth_style,omitempty"`
-	// EndpointParams are extra token request parameters, such as audience.
+	// EndpointParams are extra token request parameters, such as RFC 8707
+	// resource or Auth0's audience (see ParseParam for the rules).
 	EndpointParams url.Values `json:"endpoint_params,omitempty"`
 	// EnvironmentOverride, when set, wins over the environment inferred from
 	// the client id; Environment returns the effective one.
@@ -248,14 +249,10 @@ func (c Client) Normalize() (Client, error) {
 	default:
 		return c, invalid("environment", "%q is not an environment: use test, live or unknown", c.EnvironmentOverride)
 	}
-	for k := range c.EndpointParams {
-		switch k {
-		case "grant_type", "client_id", "client_secret", "scope":
-			return c, invalid("endpoint_params", "%q is set by Tokentray itself and cannot be an extra parameter", k)
-		}
+	params, err := normalizeParams(c.EndpointParams)
+	if err != nil {
+		return c, err
 	}
-	if len(c.EndpointParams) == 0 {
-		c.EndpointParams = nil
-	}
+	c.EndpointParams = params
 	return c, nil
 }

@@ -84,16 +84,18 @@ func (s RotationStatus) Label() string {
 		if s.DaysLeft == 0 {
 			return "overdue since today"
 		}
-		return "overdue by " + days(-s.DaysLeft)
+		return "overdue by " + DaysText(-s.DaysLeft)
 	case RotationDueSoon:
-		return "due in " + days(s.DaysLeft)
+		return "due in " + DaysText(s.DaysLeft)
 	case RotationOK:
 		return "ok"
 	}
 	return "unknown"
 }
 
-func days(n int) string {
+// DaysText is n days in words: "1 day", "5 days". The command line and the
+// window word every count of days with it.
+func DaysText(n int) string {
 	if n == 1 {
 		return "1 day"
 	}

@@ -17,8 +17,12 @@ type Token struct {
 	Expiry      time.Time `json:"expiry"`
 	// Scopes are the scopes the server granted (from the response or the
 	// JWT), which may differ from those requested.
-	Scopes    []string  `json:"scopes,omitempty"`
-	FetchedAt time.Time `json:"fetched_at"`
+	Scopes []string `json:"scopes,omitempty"`
+	// ScopesAssumed is set when the server said nothing of the scopes (no
+	// scope field, not a JWT with a scope claim): Scopes are then the
+	// requested ones, as RFC 6749 allows, and shown as "granted (assumed)".
+	ScopesAssumed bool      `json:"scopes_assumed,omitempty"`
+	FetchedAt     time.Time `json:"fetched_at"`
 }
 
 // Valid reports whether t holds a token that has not expired at now.

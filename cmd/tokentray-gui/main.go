@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -17,6 +18,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
+	"github.com/tokentray/tokentray/agent"
 	"github.com/tokentray/tokentray/cli"
 	"github.com/tokentray/tokentray/demo"
 	"github.com/tokentray/tokentray/refresher"
@@ -33,12 +35,13 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("tokentray", flag.ContinueOnError)
 	dir := fs.String("config", "", "configuration directory (default $TOKENTRAY_CONFIG_DIR or the user config dir)")
+	hidden := fs.Bool("hidden", false, "start in the tray without showing the window (as start at login does)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	switch {
 	case fs.NArg() > 0 && fs.Arg(0) == "demo":
-		return runDemo(fs.Args()[1:])
+		return runDemo(fs.Args()[1:], *hidden)
 	case fs.NArg() > 0:
 		// Any other subcommand: the same command line as tokentray's.
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -53,17 +56,56 @@ func run(args []string) error {
 		}
 		*dir = d
 	}
+	srv, err := claim(*dir)
+	if srv == nil {
+		return err // nil: the running app was asked to show its window
+	}
+	defer srv.Close()
 	store, err := vault.OpenSystem(*dir)
 	if err != nil {
 		return err
 	}
-	return runApp(app.NewWithID(vault.DefaultService), store, "Tokentray", nil, nil)
+	return runApp(app.NewWithID(vault.DefaultService), store, srv, *hidden, "Tokentray", nil, nil)
+}
+
+// claim makes this process the one app on the store in dir (package
+// agent). When another app already runs there, it asks that one to show its
+// window and returns a nil server and a nil error: this process then exits
+// 0 without a second tray icon or scheduler.
+func claim(dir string) (*agent.Server, error) {
+	// The endpoint is named after the directory's real path: make it exist
+	// first, as the command line will see it.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	srv, err := agent.Listen(dir)
+	if !errors.Is(err, agent.ErrRunning) {
+		return srv, err
+	}
+	// The other app may be between taking the lock and listening.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		err = agent.Show(ctx, dir)
+		if err == nil {
+			fmt.Fprintln(os.Stderr, "tokentray: already running: its window was asked to show")
+			return nil, nil
+		}
+		if !errors.Is(err, agent.ErrNotRunning) || ctx.Err() != nil {
+			return nil, fmt.Errorf("tokentray is already running on %s but does not answer: %w", dir, err)
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
 }
 
 // runApp runs the refresher and the window until the user quits or a
 // SIGTERM arrives.
 // tune, when set, adjusts the refresher's options after the preferences.
-func runApp(a fyne.App, store *vault.Store, title string, demo ui.DemoControl, tune func(*refresher.Options)) error {
+// srv is this app's agent endpoint, served here (show the window, tokens).
+func runApp(a fyne.App, store *vault.Store, srv *agent.Server, hidden bool, title string, demo ui.DemoControl, tune func(*refresher.Options)) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	opts := refresher.Options{Store: store}
@@ -75,7 +117,9 @@ func runApp(a fyne.App, store *vault.Store, title string, demo ui.DemoControl, t
 	if err := r.Start(ctx); err != nil {
 		return fmt.Errorf("start refresher: %w", err)
 	}
-	u := ui.New(a, ui.Options{Store: store, Refresher: r, Title: title, Demo: demo})
+	u := ui.New(a, ui.Options{Store: store, Refresher: r, Title: title, Demo: demo, Hidden: hidden, OfferStartAtLogin: demo == nil})
+	srv.Start(agent.Options{Show: u.Show, Tokens: r, OnRequest: u.AgentRequest})
+	u.SetAgent(srv.Recent)
 	go func() {
 		<-ctx.Done()
 		u.Quit()
@@ -83,6 +127,7 @@ func runApp(a fyne.App, store *vault.Store, title string, demo ui.DemoControl, t
 	u.Start()
 	a.Run()
 	u.Stop()
+	srv.Close()
 	stopCtx, stopCancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer stopCancel()
 	return r.Stop(stopCtx)
@@ -91,13 +136,29 @@ func runApp(a fyne.App, store *vault.Store, title string, demo ui.DemoControl, t
 // runDemo runs `tokentray demo`: the embedded authorization server with
 // three sample clients in a store of their own, and the window on them (or,
 // with --headless, only the server, for trying the command line).
-func runDemo(args []string) error {
+func runDemo(args []string, hidden bool) error {
 	fs := flag.NewFlagSet("tokentray demo", flag.ContinueOnError)
 	headless := fs.Bool("headless", false, "run only the server and print how to use it from the command line")
 	ttl := fs.Duration("token-ttl", time.Hour, "lifetime of the demo's tokens, e.g. 2m to watch refreshes happen")
 	dir := fs.String("config", "", "the demo's configuration directory (default $TOKENTRAY_DEMO_DIR or <user config dir>/tokentray-demo)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *dir == "" {
+		d, err := demo.DefaultDir()
+		if err != nil {
+			return err
+		}
+		*dir = d
+	}
+	var srv *agent.Server
+	if !*headless {
+		s, err := claim(*dir)
+		if s == nil {
+			return err
+		}
+		defer s.Close()
+		srv = s
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -124,7 +185,7 @@ func runDemo(args []string) error {
 			o.MarginMin = *ttl / 4
 		}
 	}
-	return runApp(app.NewWithID(demo.Service), d.Store, "Tokentray demo", demoMenu{d}, short)
+	return runApp(app.NewWithID(demo.Service), d.Store, srv, hidden, "Tokentray demo", demoMenu{d}, short)
 }
 
 // demoMenu offers the demo's trouble switches in the window's Demo menu.

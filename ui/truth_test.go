@@ -1,0 +1,132 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/tokentray/tokentray/vault"
+
+	"github.com/tokentray/tokentray/refresher"
+)
+
+func TestExpiryLineTellsTheTruth(t *testing.T) {
+	rejected := &refresher.Error{Class: refresher.ClassRejected, Host: "auth.example.com", Status: 401, Code: "invalid_client"}
+	outage := &refresher.Error{Class: refresher.ClassTransient, Host: "127.0.0.1:40581"}
+	exp := t0.Add(-time.Minute)
+	loc := func(t time.Time, f string) string { return t.Local().Format(f) }
+	tests := []struct {
+		name string
+		st   refresher.State
+		last time.Time
+		want string
+	}{
+		{"expired, rejected", refresher.State{Phase: refresher.PhaseRejected, Err: rejected}, exp,
+			"Expired at " + loc(exp, "15:04:05") + " — refresh failing: credentials rejected"},
+		{"expired, outage with a retry", refresher.State{Phase: refresher.PhaseExpired, Err: outage, NextAttempt: t0.Add(time.Minute)}, exp,
+			"Expired at " + loc(exp, "15:04:05") + " — refresh failing: can't reach 127.0.0.1:40581, retries at " + loc(t0.Add(time.Minute), "15:04:05")},
+		{"retry time past is not shown", refresher.State{Phase: refresher.PhaseExpired, Err: outage, NextAttempt: t0.Add(-time.Second)}, exp,
+			"Expired at " + loc(exp, "15:04:05") + " — refresh failing: can't reach 127.0.0.1:40581"},
+		{"never had one", refresher.State{Phase: refresher.PhaseNone}, time.Time{}, "No token yet"},
+		{"valid, rejected", refresher.State{Phase: refresher.PhaseRejected, Err: rejected, Expiry: t0.Add(41 * time.Second)}, time.Time{},
+			"Token expires in 00:41 (at " + loc(t0.Add(41*time.Second), "15:04") + ") — refresh failing: credentials rejected"},
+	}
+	for _, tt := range tests {
+		if got := expiryLine(tt.st, tt.last, t0); got != tt.want {
+			t.Errorf("%s: got %q; want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// The details of a client whose token expired say when, not "No token yet".
+func TestDetailsSayWhenTheTokenExpired(t *testing.T) {
+	st := state("alpha", refresher.PhaseStale, time.Minute)
+	r := newRig(t, st)
+	r.ui.selectClient("alpha")
+	r.clock.Advance(2 * time.Minute)
+	gone := st
+	gone.Phase, gone.Expiry, gone.FetchedAt = refresher.PhaseRejected, time.Time{}, time.Time{}
+	gone.Err = &refresher.Error{Class: refresher.ClassRejected, Host: "auth.example.com", Status: 401, Code: "invalid_client"}
+	r.ui.apply([]refresher.State{gone})
+	if got := r.ui.details.expires.Text; !strings.HasPrefix(got, "Expired at "+t0.Add(time.Minute).Local().Format("15:04:05")) {
+		t.Errorf("details after expiry: %q; want when it expired", got)
+	}
+}
+
+func TestScopesNeverAllGrantedWhileOneIsRefused(t *testing.T) {
+	st := state("alpha", refresher.PhaseStale, time.Hour)
+	st.Granted = []string{"models:read", "chat:invoke"} // the last good token had both
+	st.Err = &refresher.Error{Class: refresher.ClassScope, Host: "api.example.com", Status: 403,
+		Scopes: []string{"models:read", "chat:invoke"}, Description: "Missing required scope: chat:invoke"}
+	if got := scopeSummary(st); strings.Contains(got, "all granted") || !strings.Contains(got, "refused: chat:invoke") {
+		t.Errorf("scope summary %q; want chat:invoke named as refused", got)
+	}
+	r := newRig(t, st)
+	r.ui.selectClient("alpha")
+	if text := allText(r.ui.details.root); !strings.Contains(text, "REFUSED") {
+		t.Errorf("details: %q; want the refused scope marked", text)
+	}
+}
+
+func TestFilterHidingTheSelectionClearsDetails(t *testing.T) {
+	r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour), state("beta", refresher.PhaseFresh, time.Hour))
+	r.ui.selectClient("alpha")
+	r.ui.onFilter("beta")
+	if r.ui.selected != "" || r.ui.details.name != "" {
+		t.Errorf("after filtering alpha out: selected %q, details of %q; want none", r.ui.selected, r.ui.details.name)
+	}
+}
+
+func TestListSaysRotationInProgress(t *testing.T) {
+	st := state("alpha", refresher.PhaseFresh, time.Hour)
+	st.Client.RotationStartedAt = t0.Add(-time.Hour)
+	r := newRig(t, st)
+	test.NewTempWindow(t, r.ui.list).Resize(r.ui.win.Canvas().Size())
+	r.ui.list.Refresh()
+	found := false
+	for _, row := range r.ui.rows {
+		if row.name == "alpha" && row.rotation.Text() == "rotation in progress" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no row of alpha says rotation in progress")
+	}
+}
+
+// The Last error section's "retries at" disappears once that time passed.
+func TestDetailsDropAPastRetryTime(t *testing.T) {
+	st := state("alpha", refresher.PhaseStale, time.Hour)
+	st.Err = &refresher.Error{Class: refresher.ClassRateLimited, Host: "auth.example.com", Status: 429, RetryAt: t0.Add(time.Minute)}
+	r := newRig(t, st)
+	r.ui.selectClient("alpha")
+	at := "retries at " + t0.Add(time.Minute).Local().Format("15:04")
+	if text := allText(r.ui.details.root); !strings.Contains(text, at) {
+		t.Fatalf("details: %q; want %q", text, at)
+	}
+	r.clock.Advance(2 * time.Minute)
+	r.ui.tick()
+	if text := allText(r.ui.details.root); strings.Contains(text, at) {
+		t.Errorf("details after the retry time: %q; want no %q", text, at)
+	}
+}
+
+// The status bar counts down to the clipboard's clearing and then drops the
+// message: no "clears in 30 s" after it cleared.
+func TestStatusCountsDownTheClipboardAndExpires(t *testing.T) {
+	r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour))
+	r.src.tokens["alpha"] = refresher.Result{Token: vault.Token{AccessToken: "tok", Expiry: t0.Add(time.Hour)}}
+	r.ui.copyToken("alpha", false)
+	r.clock.Advance(10 * time.Second)
+	r.ui.tick()
+	if got := r.ui.status.Text; !strings.Contains(got, "the clipboard clears in 20 s") {
+		t.Errorf("status 10 s after copying: %q; want a countdown at 20 s", got)
+	}
+	r.clock.Advance(20 * time.Second)
+	r.ui.tick()
+	if got := r.ui.status.Text; strings.Contains(got, "clears in") || got != r.ui.overall {
+		t.Errorf("status after the clipboard cleared: %q; want the overall line %q", got, r.ui.overall)
+	}
+}
