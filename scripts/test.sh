@@ -54,5 +54,9 @@ scripts/smoke-gui.sh
 step "Demo smoke: the README's run command (window, tray copy, clipboard, CLI on the demo store, --headless)"
 scripts/smoke-demo.sh
 
+step "Benchmark smoke: scripts/bench.sh --quick (proves the script works; figures not checked)"
+# The agent row builds and starts the window (about 1 min more under load): left to scripts/bench.sh itself.
+scripts/bench.sh --quick --only token,version,refresh,proxy
+
 echo
 echo "all checks passed"
