@@ -81,8 +81,21 @@ func TestVersion(t *testing.T) {
 	h := newHarness(t)
 	for _, args := range [][]string{{"version"}, {"--version"}} {
 		stdout, stderr := h.mustRun(0, "", args...)
-		if !strings.HasPrefix(stdout, "tokentray "+Version+" ") || stderr != "" {
-			t.Errorf("%q: stdout %q, stderr %q; want the version on stdout only", args, stdout, stderr)
+		if !strings.HasPrefix(stdout, "tokentray "+Version+" (commit ") || stderr != "" {
+			t.Errorf("%q: stdout %q, stderr %q; want the version and commit on stdout only", args, stdout, stderr)
+		}
+	}
+}
+
+func TestCommitOf(t *testing.T) {
+	tests := []struct{ stamped, fromBuild, want string }{
+		{"v0.1.0-3-gabc1234-dirty", "0123456789ab", "v0.1.0-3-gabc1234-dirty"},
+		{"", "0123456789ab-dirty", "0123456789ab-dirty"},
+		{"", "", "unknown"},
+	}
+	for _, tt := range tests {
+		if got := commitOf(tt.stamped, tt.fromBuild); got != tt.want {
+			t.Errorf("commitOf(%q, %q) = %q; want %q", tt.stamped, tt.fromBuild, got, tt.want)
 		}
 	}
 }

@@ -14,14 +14,19 @@ tests=0
 
 export LANG=en_US.UTF-8
 
-# Packages to build and run the app.
-run_pkgs=(ca-certificates git gcc pkg-config libgl1-mesa-dev libx11-dev
+# Packages to build, run and install the app (make: scripts/install.sh). gcc installed without recommends brings
+# no C library headers: cgo (Fyne, and `go install` of any tool) needs
+# libc6-dev. locales: LANG=en_US.UTF-8 must exist (perl and Fyne complain).
+run_pkgs=(ca-certificates git gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev
   libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
-  dbus gnome-keyring libsecret-tools)
+  dbus gnome-keyring libsecret-tools locales make)
 # Packages for the tests: headless display, screenshots, notification daemon,
-# tray host, benchmarks, the reliability suite.
+# tray host, benchmarks, the reliability suite (procps: pgrep), a minimal
+# Debian root for check-fresh-debian.sh, the release archive and its checks
+# (xz, desktop-file-validate, xprop), the Windows cross build of the window
+# (mingw-w64), a window manager for the window benchmarks (openbox).
 test_pkgs=(xvfb imagemagick x11-apps xdotool xclip dunst haskell-gtk-sni-tray-utils hyperfine desktop-file-utils
-  procps)  # procps: pgrep in scripts/reliability.sh
+  procps debootstrap xz-utils x11-utils gcc-mingw-w64-x86-64 openbox)
 
 pkgs=("${run_pkgs[@]}")
 [[ $tests == 1 ]] && pkgs+=("${test_pkgs[@]}")
@@ -40,8 +45,21 @@ if ((${#missing[@]})); then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # (C.UTF-8 always exists: en_US.UTF-8 may not yet, and perl would warn.)
+  LANG=C.UTF-8 apt-get -o DPkg::Lock::Timeout=600 update -qq
+  LANG=C.UTF-8 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The locale every script sets (LANG=en_US.UTF-8), generated once.
+if ! locale -a 2>/dev/null | grep -qix 'en_US.utf8'; then
+  if [[ $(id -u) != 0 ]]; then
+    echo "setup: need root to generate the en_US.UTF-8 locale (run with sudo)" >&2
+    exit 1
+  fi
+  echo "setup: generating the en_US.UTF-8 locale"
+  sed -i 's/^# *\(en_US.UTF-8 UTF-8\)$/\1/' /etc/locale.gen
+  grep -qx 'en_US.UTF-8 UTF-8' /etc/locale.gen || echo 'en_US.UTF-8 UTF-8' >>/etc/locale.gen
+  LANG=C.UTF-8 locale-gen >/dev/null
 fi
 
 if ! command -v go >/dev/null 2>&1; then

@@ -20,7 +20,7 @@ func TestIndexKeepsFieldsOfNewerVersions(t *testing.T) {
   "clients": [
     {"name": "billing", "client_id": "m2m-client-test-1", "token_url": "https://auth.example.com/oauth2/token",
      "secret_set_at": "2026-10-01T00:00:00Z", "created_at": "2026-10-01T00:00:00Z",
-     "source": {"kind": "team", "version": 7}, "labels": ["a", "b"]}
+     "origin": {"kind": "team", "version": 7}, "labels": ["a", "b"]}
   ]
 }`
 	if err := os.WriteFile(filepath.Join(dir, vault.IndexFile), []byte(file), 0o600); err != nil {
@@ -48,8 +48,8 @@ func TestIndexKeepsFieldsOfNewerVersions(t *testing.T) {
 		t.Errorf("top-level team_sources = %s; want it kept", got.TeamSources)
 	}
 	c := got.Clients[0]
-	if string(compact(t, c["source"])) != `{"kind":"team","version":7}` || string(compact(t, c["labels"])) != `["a","b"]` {
-		t.Errorf("client's unknown fields = source %s, labels %s; want them kept", c["source"], c["labels"])
+	if string(compact(t, c["origin"])) != `{"kind":"team","version":7}` || string(compact(t, c["labels"])) != `["a","b"]` {
+		t.Errorf("client's unknown fields = origin %s, labels %s; want them kept", c["origin"], c["labels"])
 	}
 	if string(c["notes"]) != `"edited"` {
 		t.Errorf("notes = %s; want the edit saved", c["notes"])
