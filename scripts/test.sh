@@ -26,16 +26,16 @@ go vet ./...
 step "staticcheck"
 staticcheck ./...
 
-step "go test -race (real Secret Service, real Hydra, real oidc-provider)"
+step "go test -race (real Secret Service, real Hydra, real oidc-provider, real HashiCorp Vault)"
 # A private session bus with an unlocked gnome-keyring: the keyring tests must
 # run, not skip (TOKENTRAY_REQUIRE_*), and nothing touches the user's keyring.
-export TOKENTRAY_REQUIRE_KEYRING=1 TOKENTRAY_REQUIRE_HYDRA=1 TOKENTRAY_REQUIRE_OIDC=1
+export TOKENTRAY_REQUIRE_KEYRING=1 TOKENTRAY_REQUIRE_HYDRA=1 TOKENTRAY_REQUIRE_OIDC=1 TOKENTRAY_REQUIRE_VAULT=1
 # gnome-keyring keeps its collection under $XDG_DATA_HOME/keyrings: a
 # throw-away one, so the tests leave the user's keyrings alone.
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 export XDG_DATA_HOME=$scratch/data
-export TOKENTRAY_HYDRA_BIN=$PWD/bin/hydra
+export TOKENTRAY_HYDRA_BIN=$PWD/bin/hydra TOKENTRAY_VAULT_BIN=$PWD/bin/vault
 dbus-run-session -- bash -c '
   set -euo pipefail
   eval "$(printf %s tokentray-test | gnome-keyring-daemon --replace --unlock --components=secrets)"
@@ -53,6 +53,9 @@ scripts/smoke-gui.sh
 
 step "Demo smoke: the README's run command (window, tray copy, clipboard, CLI on the demo store, --headless)"
 scripts/smoke-demo.sh
+
+step "Reliability: kill -9 trials, keyring faults, misbehaving token servers, bounded fuzzing"
+scripts/reliability.sh
 
 step "Benchmark smoke: scripts/bench.sh --quick (proves the script works; figures not checked)"
 # The agent row builds and starts the window (about 1 min more under load): left to scripts/bench.sh itself.
