@@ -124,16 +124,20 @@ type State struct {
 	// RefreshAt is when the scheduler refreshes that token when running (at
 	// Expiry-Margin, up to the jitter earlier, never before half its life);
 	// zero when there is no token.
-	RefreshAt   time.Time
-	Granted     []string
-	Missing     []string
-	Fingerprint string    // vault.Fingerprint of the current token
-	Err         *Error    // the last error, nil after a success
-	StaleSince  time.Time // first failure since the last success
-	NextAttempt time.Time // when the scheduler will try again
-	Rotation    vault.RotationStatus
-	Skew        time.Duration
-	At          time.Time // when this snapshot was taken
+	RefreshAt time.Time
+	Granted   []string
+	// ScopesAssumed is set when the server named no granted scopes (no
+	// scope in the response, no scope or scp claim in the token): Granted
+	// is then the requested scopes taken on trust (RFC 6749 5.1).
+	ScopesAssumed bool
+	Missing       []string
+	Fingerprint   string    // vault.Fingerprint of the current token
+	Err           *Error    // the last error, nil after a success
+	StaleSince    time.Time // first failure since the last success
+	NextAttempt   time.Time // when the scheduler will try again
+	Rotation      vault.RotationStatus
+	Skew          time.Duration
+	At            time.Time // when this snapshot was taken
 	// Removed is set on the last snapshot of a client removed from the
 	// store.
 	Removed bool

@@ -28,6 +28,7 @@ func (r *Refresher) stateLocked(e *entry, now time.Time) State {
 		st.Margin = r.margin(s.tok)
 		st.RefreshAt = autoDueAt(s)
 		st.Granted = slices.Clone(s.tok.Scopes)
+		st.ScopesAssumed = s.tok.ScopesAssumed
 		st.Missing = slices.Clone(s.missing)
 		st.Fingerprint = s.tok.Fingerprint()
 		st.Skew = s.skew

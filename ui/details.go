@@ -415,6 +415,9 @@ func scopeSummary(st refresher.State) string {
 	if len(missing) > 0 {
 		return fmt.Sprintf("%d requested, %d missing", len(st.Client.Scopes), len(missing))
 	}
+	if st.ScopesAssumed {
+		return fmt.Sprintf("%d requested, granted (assumed): the server did not say which", len(st.Client.Scopes))
+	}
 	return fmt.Sprintf("%d requested, all granted", len(st.Client.Scopes))
 }
 
@@ -473,6 +476,8 @@ func scopeList(st refresher.State) fyne.CanvasObject {
 			row(theme.ErrorIcon(), s, "REFUSED · "+catalog.Describe(s), widget.DangerImportance)
 		case slices.Contains(missing, s):
 			row(theme.ErrorIcon(), s, "NOT GRANTED · "+catalog.Describe(s), widget.DangerImportance)
+		case known && st.ScopesAssumed:
+			row(theme.QuestionIcon(), s, "granted (assumed) · "+catalog.Describe(s), widget.MediumImportance)
 		case known:
 			row(theme.ConfirmIcon(), s, catalog.Describe(s), widget.MediumImportance)
 		default:

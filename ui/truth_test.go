@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,21 @@ func TestScopesNeverAllGrantedWhileOneIsRefused(t *testing.T) {
 	r.ui.selectClient("alpha")
 	if text := allText(r.ui.details.root); !strings.Contains(text, "REFUSED") {
 		t.Errorf("details: %q; want the refused scope marked", text)
+	}
+}
+
+// A server that names no granted scopes (oidc-provider omits scope and its
+// token carries no claim) is not taken as granting them all.
+func TestScopesTakenOnTrustSaySo(t *testing.T) {
+	st := state("alpha", refresher.PhaseFresh, time.Hour)
+	st.Granted, st.ScopesAssumed = slices.Clone(st.Client.Scopes), true
+	if got := scopeSummary(st); strings.Contains(got, "all granted") || !strings.Contains(got, "granted (assumed)") {
+		t.Errorf("scope summary %q; want granted (assumed)", got)
+	}
+	r := newRig(t, st)
+	r.ui.selectClient("alpha")
+	if text := allText(r.ui.details.root); !strings.Contains(text, "granted (assumed)") {
+		t.Errorf("details: %q; want the scopes marked as assumed", text)
 	}
 }
 
