@@ -32,8 +32,8 @@
 # Environment:
 #   TOKENTRAY_FRESH_CACHE     where the root tarball and downloaded .debs live
 #                             (default /var/cache/tokentray-fresh)
-#   TOKENTRAY_FRESH_MIRROR    Debian mirror (default http://deb.debian.org/debian)
-#   TOKENTRAY_FRESH_SECURITY  security mirror (default http://deb.debian.org/debian-security)
+#   TOKENTRAY_FRESH_MIRROR    Debian mirror (default: the host's own, from its apt sources)
+#   TOKENTRAY_FRESH_SECURITY  security mirror (default: the host's own security source)
 #   TOKENTRAY_FRESH_TIMEOUT   limit for both commands together, in seconds
 #                             (default 4500; a cold run.sh alone took 60+ min
 #                             on a 2-core machine at load average 30)
@@ -181,8 +181,22 @@ if ! command -v debootstrap >/dev/null; then
 fi
 
 SUITE=bookworm
-MIRROR=${TOKENTRAY_FRESH_MIRROR:-http://deb.debian.org/debian}
-SECURITY=${TOKENTRAY_FRESH_SECURITY:-http://deb.debian.org/debian-security}
+# host_source PATTERN: the first URI of the host's enabled apt sources (deb822
+# or one-line format) whose suite matches PATTERN, so the fresh root uses the
+# mirror this machine is configured for.
+host_source() {
+  local pattern=$1
+  awk -v pat="$pattern" '
+    /^[[:space:]]*#/ { next }
+    /^URIs:/ { uri = $2 }
+    /^Suites:/ { for (i = 2; i <= NF; i++) if ($i ~ pat) { print uri; exit } }
+    /^deb[[:space:]]/ { u = $2; if ($2 ~ /^\[/) u = $3; for (i = 3; i <= NF; i++) if ($i ~ pat) { print u; exit } }
+  ' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -n 1
+}
+MIRROR=${TOKENTRAY_FRESH_MIRROR:-$(host_source '^bookworm$')}
+SECURITY=${TOKENTRAY_FRESH_SECURITY:-$(host_source '^bookworm-security$')}
+[[ -n $MIRROR && -n $SECURITY ]] ||
+  die "no bookworm and bookworm-security sources in the host's apt configuration: set TOKENTRAY_FRESH_MIRROR and TOKENTRAY_FRESH_SECURITY"
 CACHE=${TOKENTRAY_FRESH_CACHE:-/var/cache/tokentray-fresh}
 LIMIT=${TOKENTRAY_FRESH_TIMEOUT:-4500}
 ART=$repo/smoke-artifacts/fresh-debian
