@@ -43,6 +43,16 @@ func (u *UI) showRotate(name string) {
 	}
 	w.d = dialog.NewCustomWithoutButtons("Rotate the secret of "+name, container.NewVBox(w.content, w.msg), u.win)
 	w.d.Resize(fyne.NewSize(560, 0))
+	if c, err := u.opts.Store.Get(name); err == nil && c.Source != "" {
+		if team := u.teamOf(c); team != nil {
+			w.showTeam(c, team)
+		} else {
+			w.say(widget.DangerImportance, fmt.Sprintf("%s belongs to team %s, which is not configured on this computer: tokentray team add %s", name, c.Source, c.Source))
+			w.show([]fyne.CanvasObject{w.closeButton("Close")})
+		}
+		u.showDialog(w.d)
+		return
+	}
 	w.loadStatus()
 	u.showDialog(w.d)
 }
