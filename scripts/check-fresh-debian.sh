@@ -82,7 +82,7 @@ if [[ ${1:-} == --inside ]]; then
   tray_menu() {
     dbus-send --bus="$BUS" --print-reply --dest="org.kde.StatusNotifierItem-$GUI-1" /StatusNotifierMenu \
       com.canonical.dbusmenu.GetLayout int32:0 int32:-1 array:string:label >/root/fresh/tray-menu.txt 2>&1 &&
-      [[ $(grep -o '"Copy token: [^"]*"' /root/fresh/tray-menu.txt | sort | tr '\n' ' ') == \
+      [[ $(grep -o '"Copy token: [^"]*"' /root/fresh/tray-menu.txt | sed -E 's/ \([^)]*\)"$/"/' | sort | tr '\n' ' ') == \
         '"Copy token: chat-bot" "Copy token: data-sync" "Copy token: org-admin" ' ]]
   }
   mkdir -p /root/fresh

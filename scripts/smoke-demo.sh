@@ -107,7 +107,7 @@ tray_item
 want_copies=$'"Copy token: chat-bot"\n"Copy token: data-sync"\n"Copy token: org-admin"'
 tray_menu() {
   tray_layout "$ART/demo-tray-menu.txt" &&
-    [[ $(grep -o '"Copy token: [^"]*"' "$ART/demo-tray-menu.txt" | sort) == "$want_copies" ]]
+    [[ $(grep -o '"Copy token: [^"]*"' "$ART/demo-tray-menu.txt" | sed -E 's/ \([^)]*\)"$/"/' | sort) == "$want_copies" ]]
 }
 wait_for 15 "a tray menu with exactly the Copy entries of chat-bot, data-sync and org-admin (see $ART/demo-tray-menu.txt)" tray_menu
 

@@ -100,7 +100,7 @@ kill -0 "$APP" 2>/dev/null || fail "the app exited early"
 tray_item
 tray_menu() {
   tray_layout "$ART/tray-menu.txt" &&
-    grep -q '"Copy token: smoke-test"' "$ART/tray-menu.txt" &&
+    grep -qE '"Copy token: smoke-test( \([^"]*\))?"' "$ART/tray-menu.txt" &&
     grep -q '"Copy token: billing-live (rejected)"' "$ART/tray-menu.txt" &&
     grep -q '"2 clients · 1 rejected"' "$ART/tray-menu.txt" &&
     grep -q '"Show window"' "$ART/tray-menu.txt" && grep -q '"Quit"' "$ART/tray-menu.txt"

@@ -100,10 +100,11 @@ tray_layout() {
     com.canonical.dbusmenu.GetLayout int32:0 int32:-1 array:string:label >"$1" 2>&1
 }
 
-# tray_click FILE LABEL: click the entry labelled LABEL of the layout in FILE.
+# tray_click FILE LABEL: click the entry labelled LABEL of the layout in FILE
+# (or LABEL followed by a state in brackets: "Copy token: NAME (12 min left)").
 tray_click() {
   local id
-  id=$(awk -v want="\"$2\"" '/^ +int32 [0-9]+$/ && !/variant/ {id = $2} index($0, want) {print id; exit}' "$1")
+  id=$(awk -v want="\"$2\"" -v state="\"$2 (" '/^ +int32 [0-9]+$/ && !/variant/ {id = $2} index($0, want) || index($0, state) {print id; exit}' "$1")
   [[ -n $id ]] || fail "no id for the tray item $2"
   dbus-send --session --type=method_call --dest="$ITEM" /StatusNotifierMenu \
     com.canonical.dbusmenu.Event int32:"$id" string:clicked variant:int32:0 uint32:0 ||
