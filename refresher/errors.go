@@ -588,7 +588,9 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		if secs < 0 {
 			return 0, false
 		}
-		return min(time.Duration(secs)*time.Second, 24*time.Hour), true
+		// Compared in seconds: secs*time.Second overflows for a server's
+		// huge value and would wrap to a negative wait.
+		return time.Duration(min(secs, int64(24*time.Hour/time.Second))) * time.Second, true
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {
