@@ -271,6 +271,14 @@ deb $SECURITY $SUITE-security main
 EOF
 rm -f "$root/etc/resolv.conf"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# The host's own extra certificate authorities (a network that inspects TLS
+# has one): the root's ca-certificates, when setup installs it, adds them to
+# its bundle, as it would on a new machine of this network; Node reads the
+# bundle through NODE_EXTRA_CA_CERTS.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
 
@@ -292,7 +300,7 @@ if [[ -d $gomodcache/cache/download ]]; then
 fi
 inner_env=(HOME=/root USER=root LOGNAME=root TERM=dumb
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-  GOPROXY="$inner_proxy" GOSUMDB="$gosumdb")
+  GOPROXY="$inner_proxy" GOSUMDB="$gosumdb" NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
 for name in ${TOKENTRAY_FRESH_PREBUILT:-}; do
   bin=${!name:-}
   [[ -f $bin && -x $bin ]] || die "$name (in TOKENTRAY_FRESH_PREBUILT) is not an executable file: '$bin'"
