@@ -39,11 +39,11 @@ func (u *UI) copyToken(name string, header bool) {
 		u.tell("Not copied", "there is no client called "+name+" any more")
 		return
 	}
-	if why := refuseCopy(st, u.clock.Now()); why != "" {
+	if why := refuseCopy(st, u.time.Now()); why != "" {
 		u.tell("Not copied", why)
 		return
 	}
-	if u.src == nil {
+	if u.refresher == nil {
 		u.tell("Not copied", "tokens are not available")
 		return
 	}
@@ -54,13 +54,13 @@ func (u *UI) copyToken(name string, header bool) {
 		minTTL = min(minTTL, life/2)
 	}
 	u.async(func() {
-		res, err := u.src.Token(u.ctx, name, refresher.TokenOptions{MinTTL: minTTL})
+		res, err := u.refresher.Token(u.ctx, name, refresher.TokenOptions{MinTTL: minTTL})
 		fyne.Do(func() { u.finishCopy(name, header, res, err) })
 	})
 }
 
 func (u *UI) finishCopy(name string, header bool, res refresher.Result, err error) {
-	now := u.clock.Now()
+	now := u.time.Now()
 	if err != nil {
 		var re *refresher.Error
 		if errors.As(err, &re) {
@@ -85,7 +85,7 @@ func (u *UI) finishCopy(name string, header bool, res refresher.Result, err erro
 	u.clip.copy(text, delay)
 	left := "no expiry"
 	if !res.Token.Expiry.IsZero() {
-		left = "expires in " + clock(res.Token.Expiry.Sub(now))
+		left = "expires in " + hms(res.Token.Expiry.Sub(now))
 	}
 	msg := fmt.Sprintf("Copied %s %s, %s", name, what, left)
 	if delay > 0 {
@@ -124,17 +124,17 @@ func (u *UI) finishCopy(name string, header bool, res refresher.Result, err erro
 
 // refreshNow fetches a new token for the client.
 func (u *UI) refreshNow(name string) {
-	if u.src == nil {
+	if u.refresher == nil {
 		return
 	}
 	u.setStatus("Refreshing " + name + "…")
 	u.async(func() {
-		res, err := u.src.Refresh(u.ctx, name)
+		res, err := u.refresher.Refresh(u.ctx, name)
 		fyne.Do(func() {
 			if err != nil {
 				var re *refresher.Error
 				if errors.As(err, &re) {
-					what, todo := explain(re, validUntil(u.states[name], u.clock.Now()))
+					what, todo := explain(re, validUntil(u.states[name], u.time.Now()))
 					u.tell("Refresh failed", what+" "+todo)
 					return
 				}
@@ -155,11 +155,11 @@ func (u *UI) refreshNow(name string) {
 
 // reload tells the source that the store changed and shows the new list.
 func (u *UI) reload() {
-	if u.src == nil {
+	if u.refresher == nil {
 		return
 	}
 	u.async(func() {
-		err := u.src.Reload()
+		err := u.refresher.Reload()
 		fyne.Do(func() {
 			if err != nil {
 				u.tell("Reload failed", err.Error())

@@ -59,7 +59,7 @@ func (u *UI) showRecent() {
 		CreateItem: func() fyne.CanvasObject { return widget.NewLabel("") },
 		UpdateItem: func(id widget.ListItemID, o fyne.CanvasObject) {
 			if id < len(u.recentRows) {
-				o.(*widget.Label).SetText(recentLine(u.recentRows[id], u.clock.Now()))
+				o.(*widget.Label).SetText(recentLine(u.recentRows[id], u.time.Now()))
 			}
 		},
 	}

@@ -11,8 +11,8 @@ import (
 // delay, or on quit, but only while the clipboard still holds what it put
 // there: if the user copied something else meanwhile, that stays.
 type clipGuard struct {
-	clip  fyne.Clipboard
-	clock Clock
+	clip fyne.Clipboard
+	time TimeSource
 	// do runs f on the UI thread (fyne.Do; the timer fires elsewhere).
 	do func(f func())
 
@@ -33,7 +33,7 @@ func (g *clipGuard) copy(text string, delay time.Duration) {
 		g.timer = nil
 	}
 	if delay > 0 {
-		g.timer = g.clock.AfterFunc(delay, func() { g.do(func() { g.clear() }) })
+		g.timer = g.time.AfterFunc(delay, func() { g.do(func() { g.clear() }) })
 	}
 }
 

@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -56,7 +57,7 @@ func (d *detailsPane) copied(name string, header bool) {
 	}
 	b.SetIcon(theme.ConfirmIcon())
 	b.SetText("Copied")
-	d.u.clock.AfterFunc(2*time.Second, func() {
+	d.u.time.AfterFunc(2*time.Second, func() {
 		d.u.do(func() {
 			b.SetIcon(theme.ContentCopyIcon())
 			b.SetText(text)
@@ -92,7 +93,7 @@ func (d *detailsPane) clear() {
 // selected client arrives (not every second: tick does the countdown).
 func (d *detailsPane) show(st refresher.State) {
 	u := d.u
-	now := u.clock.Now()
+	now := u.time.Now()
 	c := st.Client
 	rot := rotationAt(st, now)
 	if d.name == c.Name && d.shownRot == rotationBadge(rot) && reflect.DeepEqual(d.shown, st) {
@@ -191,7 +192,7 @@ func (d *detailsPane) show(st refresher.State) {
 		tok = append(tok, "Lifetime", st.Expiry.Sub(st.FetchedAt).Round(time.Second).String())
 	}
 	if st.Skew != 0 {
-		tok = append(tok, "Clock skew", st.Skew.Round(time.Second).String()+" (server minus this machine)")
+		tok = append(tok, "TimeSource skew", st.Skew.Round(time.Second).String()+" (server minus this machine)")
 	}
 	d.claims = container.NewVBox()
 	objs = append(objs, section("Token", "", container.NewVBox(grid(tok...), d.claims)))
@@ -263,7 +264,7 @@ func expiryLine(st refresher.State, lastExpiry, now time.Time) string {
 	case st.Phase == refresher.PhaseRefreshing:
 		return "Refreshing…"
 	case valid:
-		s := "Token expires in " + clock(st.Expiry.Sub(now)) + " (at " + st.Expiry.Local().Format("15:04") + ")"
+		s := "Token expires in " + hms(st.Expiry.Sub(now)) + " (at " + st.Expiry.Local().Format("15:04") + ")"
 		if failing == "" && st.Phase == refresher.PhaseStale {
 			return s + ", refresh due"
 		}
@@ -505,31 +506,6 @@ func validUntil(st refresher.State, now time.Time) time.Time {
 	return time.Time{}
 }
 
-func timeText(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.Local().Format("2006-01-02 15:04:05")
-}
-
-func agoText(t, now time.Time) string {
-	if t.After(now) {
-		d := t.Sub(now)
-		if d < time.Hour {
-			return "in " + clock(d)
-		}
-		return "in " + d.Round(time.Minute).String()
-	}
-	return ago(t, now)
-}
-
-func dueText(r vault.RotationStatus) string {
-	if r.DaysLeft < 0 {
-		return "overdue by " + vault.DaysText(-r.DaysLeft)
-	}
-	return dueIn(r.DaysLeft)
-}
-
 func authStyleText(a vault.AuthStyle) string {
 	switch a {
 	case vault.AuthHeader:
@@ -557,4 +533,13 @@ func sourceText(c vault.Client) string {
 		return "team " + c.Source + " (HashiCorp Vault), broken: " + c.Problem
 	}
 	return "team " + c.Source + " (HashiCorp Vault)"
+}
+
+// hostOf is the host (and port) of a URL, "" when it does not parse.
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }

@@ -355,7 +355,7 @@ func (f *clientForm) showTest(c vault.Client, res refresher.Result, err error) {
 	}
 	msg := "✓ Token received"
 	if !res.Token.Expiry.IsZero() {
-		msg += ", valid for " + clock(res.Token.Expiry.Sub(res.Token.FetchedAt))
+		msg += ", valid for " + hms(res.Token.Expiry.Sub(res.Token.FetchedAt))
 	}
 	msg += ".\nGranted: " + orDash(strings.Join(granted, " "))
 	f.result.Importance = widget.SuccessImportance
@@ -487,7 +487,7 @@ func (f *clientForm) saved(c vault.Client, err error) {
 	if !ok {
 		st = refresher.State{Phase: refresher.PhaseNone}
 	}
-	st.Client, st.Rotation = c, rotationAt(refresher.State{Client: c}, u.clock.Now())
+	st.Client, st.Rotation = c, rotationAt(refresher.State{Client: c}, u.time.Now())
 	u.states[c.Name] = st
 	u.selected = ""
 	u.refreshAll()

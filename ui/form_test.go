@@ -2,18 +2,13 @@ package ui
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -204,39 +199,6 @@ func (f *clientForm) selectedScopesForTest() []string {
 	return out
 }
 
-// tokenServer is a client-credentials endpoint that grants the scopes in
-// grant (of those asked) to id/secret and rejects anything else.
-func tokenServer(t *testing.T, id, secret string, grant []string) *httptest.Server {
-	t.Helper()
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		gotID, gotSecret, ok := r.BasicAuth()
-		if !ok {
-			gotID, gotSecret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-		}
-		w.Header().Set("Content-Type", "application/json")
-		if gotID != id || gotSecret != secret {
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"client authentication failed"}`))
-			return
-		}
-		var granted []string
-		for _, s := range strings.Fields(r.PostForm.Get("scope")) {
-			if slices.Contains(grant, s) {
-				granted = append(granted, s)
-			}
-		}
-		claims, _ := json.Marshal(map[string]any{"iss": "test", "sub": id, "scope": strings.Join(granted, " "), "exp": time.Now().Add(time.Hour).Unix()})
-		jwt := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256"}`)) + "." + base64.RawURLEncoding.EncodeToString(claims) + ".c2ln"
-		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": jwt, "token_type": "bearer", "expires_in": 3600, "scope": strings.Join(granted, " ")})
-	}))
-	t.Cleanup(ts.Close)
-	return ts
-}
-
 func TestFormTestButtonDoesARealExchange(t *testing.T) {
 	ts := tokenServer(t, "m2m-client-test-1", "right-secret", []string{"models:read"})
 	tests := []struct {
@@ -351,71 +313,6 @@ func TestRotationExportHasNoSecrets(t *testing.T) {
 			t.Errorf("export holds a secret or token field: %s", out)
 		}
 	}
-}
-
-// walk calls f for o and everything it is drawn with.
-func walk(o fyne.CanvasObject, f func(fyne.CanvasObject)) {
-	if o == nil {
-		return
-	}
-	f(o)
-	switch x := o.(type) {
-	case *fyne.Container:
-		for _, c := range x.Objects {
-			walk(c, f)
-		}
-	case fyne.Widget:
-		for _, c := range test.WidgetRenderer(x).Objects() {
-			walk(c, f)
-		}
-	}
-}
-
-func allText(o fyne.CanvasObject) string {
-	var b strings.Builder
-	walk(o, func(o fyne.CanvasObject) {
-		switch x := o.(type) {
-		case *widget.Label:
-			b.WriteString(x.Text + "\n")
-		case *canvas.Text:
-			b.WriteString(x.Text + "\n")
-		case *widget.RichText:
-			for _, seg := range x.Segments {
-				if ts, ok := seg.(*widget.TextSegment); ok {
-					b.WriteString(ts.Text + "\n")
-				}
-			}
-		}
-	})
-	return b.String()
-}
-
-func tapButton(t *testing.T, o fyne.CanvasObject, label string) {
-	t.Helper()
-	var found *widget.Button
-	walk(o, func(o fyne.CanvasObject) {
-		if b, ok := o.(*widget.Button); ok && b.Text == label && found == nil {
-			found = b
-		}
-	})
-	if found == nil {
-		t.Fatalf("no button %q in %s", label, allText(o))
-	}
-	test.Tap(found)
-}
-
-func findPasswordEntry(t *testing.T, o fyne.CanvasObject) *widget.Entry {
-	t.Helper()
-	var found *widget.Entry
-	walk(o, func(o fyne.CanvasObject) {
-		if e, ok := o.(*widget.Entry); ok && e.Password && found == nil {
-			found = e
-		}
-	})
-	if found == nil {
-		t.Fatal("no password entry")
-	}
-	return found
 }
 
 func TestFormTestUsesStoredSecretWhenEditing(t *testing.T) {

@@ -2,28 +2,35 @@ package ui
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/vault"
 	"github.com/tokentray/tokentray/vault/vaulttest"
 )
 
-// fakeClock is a Clock moved by hand; Advance fires due timers in order.
-type fakeClock struct {
+// fakeTime is a TimeSource moved by hand; Advance fires due timers in order.
+type fakeTime struct {
 	mu     sync.Mutex // guards now and timers
 	now    time.Time
 	timers []*fakeTimer
 }
 
 type fakeTimer struct {
-	c       *fakeClock
+	c       *fakeTime
 	at      time.Time
 	f       func()
 	stopped bool
@@ -37,13 +44,13 @@ func (t *fakeTimer) Stop() bool {
 	return was
 }
 
-func (c *fakeClock) Now() time.Time {
+func (c *fakeTime) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) Timer {
+func (c *fakeTime) AfterFunc(d time.Duration, f func()) Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := &fakeTimer{c: c, at: c.now.Add(d), f: f}
@@ -51,9 +58,9 @@ func (c *fakeClock) AfterFunc(d time.Duration, f func()) Timer {
 	return t
 }
 
-// Advance moves the clock by d, calling the functions of the timers that
+// Advance moves the time by d, calling the functions of the timers that
 // come due (synchronously, like fyne.Do in the test driver).
-func (c *fakeClock) Advance(d time.Duration) {
+func (c *fakeTime) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	var due []*fakeTimer
@@ -142,14 +149,14 @@ func (s *fakeSource) Reload() error {
 	return nil
 }
 
-// rig is a UI on the Fyne test driver with a fake clock and an in-memory
+// rig is a UI on the Fyne test driver with a fake time source and an in-memory
 // keyring; notifications are recorded, goroutine work runs inline and the
 // tickers only tick when the test says so.
 type rig struct {
 	t     testing.TB
 	app   fyne.App
 	ui    *UI
-	clock *fakeClock
+	time  *fakeTime
 	src   *fakeSource
 	store *vault.Store
 	kr    *vaulttest.Keyring
@@ -161,14 +168,14 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 func newRig(t testing.TB, states ...refresher.State) *rig {
 	t.Helper()
 	a := test.NewTempApp(t)
-	r := &rig{t: t, app: a, clock: &fakeClock{now: t0}, src: &fakeSource{states: states, tokens: map[string]refresher.Result{}, errs: map[string]error{}}, kr: vaulttest.New()}
-	store, err := vault.Open(t.TempDir(), r.kr, vault.WithClock(r.clock.Now))
+	r := &rig{t: t, app: a, time: &fakeTime{now: t0}, src: &fakeSource{states: states, tokens: map[string]refresher.Result{}, errs: map[string]error{}}, kr: vaulttest.New()}
+	store, err := vault.Open(t.TempDir(), r.kr, vault.WithClock(r.time.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.store = store
 	r.src.store, r.src.fromStore = store, map[string]bool{}
-	r.ui = New(a, Options{Store: store, Source: r.src, Clock: r.clock, Title: "Tokentray test"})
+	r.ui = New(a, Options{Store: store, Refresher: r.src, TimeSource: r.time, Title: "Tokentray test"})
 	r.ui.async = func(f func()) { f() }
 	r.ui.send = func(n *fyne.Notification) { r.sent = append(r.sent, n) }
 	r.ui.every = func(context.Context, time.Duration, func()) {}
@@ -202,6 +209,145 @@ func (r *rig) rowTexts() map[string]string {
 		if row.name != "" {
 			out[row.name] = row.countdown.Text
 		}
+	}
+	return out
+}
+
+// tokenServer is a client-credentials endpoint that grants the scopes in
+// grant (of those asked) to id/secret and rejects anything else.
+func tokenServer(t *testing.T, id, secret string, grant []string) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		gotID, gotSecret, ok := r.BasicAuth()
+		if !ok {
+			gotID, gotSecret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if gotID != id || gotSecret != secret {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"client authentication failed"}`))
+			return
+		}
+		var granted []string
+		for _, s := range strings.Fields(r.PostForm.Get("scope")) {
+			if slices.Contains(grant, s) {
+				granted = append(granted, s)
+			}
+		}
+		claims, _ := json.Marshal(map[string]any{"iss": "test", "sub": id, "scope": strings.Join(granted, " "), "exp": time.Now().Add(time.Hour).Unix()})
+		jwt := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256"}`)) + "." + base64.RawURLEncoding.EncodeToString(claims) + ".c2ln"
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": jwt, "token_type": "bearer", "expires_in": 3600, "scope": strings.Join(granted, " ")})
+	}))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// walk calls f for o and everything it is drawn with.
+func walk(o fyne.CanvasObject, f func(fyne.CanvasObject)) {
+	if o == nil {
+		return
+	}
+	f(o)
+	switch x := o.(type) {
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			walk(c, f)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(x).Objects() {
+			walk(c, f)
+		}
+	}
+}
+
+// allText is every text drawn in o, one per line.
+func allText(o fyne.CanvasObject) string {
+	var b strings.Builder
+	walk(o, func(o fyne.CanvasObject) {
+		switch x := o.(type) {
+		case *widget.Label:
+			b.WriteString(x.Text + "\n")
+		case *canvas.Text:
+			b.WriteString(x.Text + "\n")
+		case *widget.RichText:
+			for _, seg := range x.Segments {
+				if ts, ok := seg.(*widget.TextSegment); ok {
+					b.WriteString(ts.Text + "\n")
+				}
+			}
+		}
+	})
+	return b.String()
+}
+
+// tapButton taps the first button called label in o (the test fails
+// when there is none).
+func tapButton(t *testing.T, o fyne.CanvasObject, label string) {
+	t.Helper()
+	b := findButton(o, label)
+	if b == nil {
+		t.Fatalf("no button %q in %s", label, allText(o))
+	}
+	test.Tap(b)
+}
+
+// findPasswordEntry is the first password entry in o.
+func findPasswordEntry(t *testing.T, o fyne.CanvasObject) *widget.Entry {
+	t.Helper()
+	var found *widget.Entry
+	walk(o, func(o fyne.CanvasObject) {
+		if e, ok := o.(*widget.Entry); ok && e.Password && found == nil {
+			found = e
+		}
+	})
+	if found == nil {
+		t.Fatal("no password entry")
+	}
+	return found
+}
+
+// top is the overlay on top of the window (a dialog), or nil.
+func (r *rig) top() fyne.CanvasObject { return r.ui.win.Canvas().Overlays().Top() }
+
+// closeOverlays removes every overlay from the window.
+func (r *rig) closeOverlays() {
+	for r.top() != nil {
+		r.ui.win.Canvas().Overlays().Remove(r.top())
+	}
+}
+
+// findButton is the first button called label in o, or nil.
+func findButton(o fyne.CanvasObject, label string) *widget.Button {
+	var found *widget.Button
+	walk(o, func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Text == label && found == nil {
+			found = b
+		}
+	})
+	return found
+}
+
+// menuShortcut returns the shortcut of the main menu item called label.
+func (r *rig) menuItem(label string) *fyne.MenuItem {
+	for _, m := range r.ui.win.MainMenu().Items {
+		for _, it := range m.Items {
+			if it.Label == label {
+				return it
+			}
+		}
+	}
+	r.t.Fatalf("no menu item %q", label)
+	return nil
+}
+
+func titles(ns []*fyne.Notification) []string {
+	var out []string
+	for _, n := range ns {
+		out = append(out, n.Title)
 	}
 	return out
 }

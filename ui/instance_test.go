@@ -16,7 +16,7 @@ import (
 func TestHiddenStartThenShow(t *testing.T) {
 	a := test.NewTempApp(t)
 	src := &fakeSource{states: []refresher.State{state("alpha", refresher.PhaseFresh, time.Hour)}}
-	u := New(a, Options{Source: src, Clock: &fakeClock{now: t0}, Hidden: true})
+	u := New(a, Options{Refresher: src, TimeSource: &fakeTime{now: t0}, Hidden: true})
 	u.every = func(context.Context, time.Duration, func()) {}
 	u.do = func(f func()) { f() }
 	u.Start()

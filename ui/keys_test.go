@@ -12,19 +12,6 @@ import (
 	"github.com/tokentray/tokentray/vault"
 )
 
-// menuShortcut returns the shortcut of the main menu item called label.
-func (r *rig) menuItem(label string) *fyne.MenuItem {
-	for _, m := range r.ui.win.MainMenu().Items {
-		for _, it := range m.Items {
-			if it.Label == label {
-				return it
-			}
-		}
-	}
-	r.t.Fatalf("no menu item %q", label)
-	return nil
-}
-
 // The menus show the shortcuts; the desktop driver triggers a main-menu
 // shortcut before the focused widget, so the filter cannot swallow them.
 func TestMenusCarryTheShortcuts(t *testing.T) {

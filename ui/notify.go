@@ -172,13 +172,3 @@ func encodeSent(s rotation.Sent) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
-
-func dueIn(daysLeft int) string {
-	switch {
-	case daysLeft <= 0:
-		return "today"
-	case daysLeft == 1:
-		return "tomorrow"
-	}
-	return "in " + vault.DaysText(daysLeft)
-}

@@ -16,14 +16,6 @@ import (
 	"github.com/tokentray/tokentray/vault/vaulttest"
 )
 
-func titles(ns []*fyne.Notification) []string {
-	var out []string
-	for _, n := range ns {
-		out = append(out, n.Title)
-	}
-	return out
-}
-
 func TestRotationNotificationsOncePerStage(t *testing.T) {
 	day := 24 * time.Hour
 	n := newNotifier()
@@ -136,7 +128,7 @@ func TestUINotifiesOnceOverManySweeps(t *testing.T) {
 	st.Client.SecretSetAt = t0.Add(-95 * 24 * time.Hour)
 	r := newRig(t, st)
 	for range 500 {
-		r.clock.Advance(30 * time.Second)
+		r.time.Advance(30 * time.Second)
 		r.ui.sweep()
 		r.ui.apply([]refresher.State{st})
 	}
@@ -172,7 +164,7 @@ func TestWithRealRefresher(t *testing.T) {
 	if err := ref.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	ui := New(r.app, Options{Store: store, Refresher: ref, Clock: realClock{}})
+	ui := New(r.app, Options{Store: store, Refresher: ref, TimeSource: realTime{}})
 	ui.async = func(f func()) { f() }
 	ui.send = func(n *fyne.Notification) { r.sent = append(r.sent, n) }
 	ui.every = func(context.Context, time.Duration, func()) {}
@@ -248,7 +240,7 @@ func BenchmarkTick1000Clients(b *testing.B) {
 	r := newRig(b, states...)
 	b.ResetTimer()
 	for range b.N {
-		r.clock.Advance(time.Second)
+		r.time.Advance(time.Second)
 		r.ui.tick()
 	}
 }

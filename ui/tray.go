@@ -71,7 +71,7 @@ func (u *UI) buildTrayMenu() (*fyne.Menu, fyne.Resource, string) {
 		all = append(all, st)
 	}
 	slices.Sort(names)
-	sev, line := overall(all, u.clock.Now())
+	sev, line := overall(all, u.time.Now())
 	u.overall = fmt.Sprintf("%s · %s", plural(len(all), "client"), line)
 	if strings.Contains(line, "client") {
 		u.overall = line
@@ -87,7 +87,7 @@ func (u *UI) buildTrayMenu() (*fyne.Menu, fyne.Resource, string) {
 			sig.WriteString("|more")
 			break
 		}
-		label := trayLabel(st, u.clock.Now())
+		label := trayLabel(st, u.time.Now())
 		sig.WriteString("|" + label)
 		items = append(items, fyne.NewMenuItem(label, func() { u.copyToken(name, false) }))
 	}
@@ -143,7 +143,7 @@ func (u *UI) updateTray() {
 // refreshEvery fetches a new token for every client (the tray's Refresh
 // all), one after the other off the UI thread, and says how it went.
 func (u *UI) refreshEvery() {
-	if u.src == nil {
+	if u.refresher == nil {
 		return
 	}
 	names := make([]string, 0, len(u.states))
@@ -155,7 +155,7 @@ func (u *UI) refreshEvery() {
 	u.async(func() {
 		var failed []string
 		for _, name := range names {
-			if _, err := u.src.Refresh(u.ctx, name); err != nil {
+			if _, err := u.refresher.Refresh(u.ctx, name); err != nil {
 				failed = append(failed, name)
 			}
 		}

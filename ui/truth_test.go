@@ -46,7 +46,7 @@ func TestDetailsSayWhenTheTokenExpired(t *testing.T) {
 	st := state("alpha", refresher.PhaseStale, time.Minute)
 	r := newRig(t, st)
 	r.ui.selectClient("alpha")
-	r.clock.Advance(2 * time.Minute)
+	r.time.Advance(2 * time.Minute)
 	gone := st
 	gone.Phase, gone.Expiry, gone.FetchedAt = refresher.PhaseRejected, time.Time{}, time.Time{}
 	gone.Err = &refresher.Error{Class: refresher.ClassRejected, Host: "auth.example.com", Status: 401, Code: "invalid_client"}
@@ -122,7 +122,7 @@ func TestDetailsDropAPastRetryTime(t *testing.T) {
 	if text := allText(r.ui.details.root); !strings.Contains(text, at) {
 		t.Fatalf("details: %q; want %q", text, at)
 	}
-	r.clock.Advance(2 * time.Minute)
+	r.time.Advance(2 * time.Minute)
 	r.ui.tick()
 	if text := allText(r.ui.details.root); strings.Contains(text, at) {
 		t.Errorf("details after the retry time: %q; want no %q", text, at)
@@ -135,12 +135,12 @@ func TestStatusCountsDownTheClipboardAndExpires(t *testing.T) {
 	r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour))
 	r.src.tokens["alpha"] = refresher.Result{Token: vault.Token{AccessToken: "tok", Expiry: t0.Add(time.Hour)}}
 	r.ui.copyToken("alpha", false)
-	r.clock.Advance(10 * time.Second)
+	r.time.Advance(10 * time.Second)
 	r.ui.tick()
 	if got := r.ui.status.Text; !strings.Contains(got, "the clipboard clears in 20 s") {
 		t.Errorf("status 10 s after copying: %q; want a countdown at 20 s", got)
 	}
-	r.clock.Advance(20 * time.Second)
+	r.time.Advance(20 * time.Second)
 	r.ui.tick()
 	if got := r.ui.status.Text; strings.Contains(got, "clears in") || got != r.ui.overall {
 		t.Errorf("status after the clipboard cleared: %q; want the overall line %q", got, r.ui.overall)

@@ -46,9 +46,9 @@ type DemoAction struct {
 	Active func() bool
 }
 
-// Source is what the UI needs from the refresher: *refresher.Refresher
-// satisfies it; tests may pass their own.
-type Source interface {
+// Refresher is what the UI needs from the refresher: *refresher.Refresher
+// satisfies it; tests pass their own.
+type Refresher interface {
 	// States returns the current state of every client, sorted by name.
 	States() []refresher.State
 	// Subscribe returns a subscription to state snapshots; nil means the
@@ -62,12 +62,14 @@ type Source interface {
 	Reload() error
 }
 
-var _ Source = (*refresher.Refresher)(nil)
+var _ Refresher = (*refresher.Refresher)(nil)
 
 // Options are what the UI works on.
 type Options struct {
-	Store     *vault.Store
-	Refresher *refresher.Refresher
+	Store *vault.Store
+	// Refresher keeps the tokens fresh and reports their states (usually
+	// a *refresher.Refresher; tests pass their own).
+	Refresher Refresher
 	Title     string      // window title
 	Demo      DemoControl // nil outside the demo
 	Hidden    bool        // start in the tray: Start shows no window
@@ -75,10 +77,9 @@ type Options struct {
 	// real run; not the demo, not tests).
 	OfferStartAtLogin bool
 
-	// Source, when set, is used instead of Refresher (tests feed their own).
-	Source Source
-	// Clock is the time source (default: the real clock).
-	Clock Clock
+	// TimeSource tells the time and runs timers (default: the system's;
+	// tests move time by hand).
+	TimeSource TimeSource
 	// HTTPClient makes the form's Test exchanges (default
 	// refresher.NewHTTPClient with a 15 s timeout).
 	HTTPClient *http.Client
@@ -90,13 +91,13 @@ const maxTrayClients = 10
 
 // UI is the window, tray and notifications of one app.
 type UI struct {
-	app   fyne.App
-	opts  Options
-	src   Source
-	clock Clock
-	prefs settings
-	clip  *clipGuard
-	notes *notifier
+	app       fyne.App
+	opts      Options
+	refresher Refresher // opts.Refresher; nil: no tokens (tests of the layout)
+	time      TimeSource
+	prefs     settings
+	clip      *clipGuard
+	notes     *notifier
 	// async runs blocking work off the UI thread (tests run it inline).
 	async func(f func())
 	// send delivers a system notification (app.SendNotification; tests count).
@@ -109,7 +110,7 @@ type UI struct {
 
 	ctx    context.Context // cancelled by Stop; parent of every request
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // the subscription reader
+	wg     sync.WaitGroup // the subscription reader and the tickers
 	sub    *refresher.Subscription
 	// stopped is set by Stop: the driver is gone, the clipboard with it.
 	stopped atomic.Bool
@@ -154,24 +155,23 @@ func New(a fyne.App, opts Options) *UI {
 	u := &UI{
 		app:        a,
 		opts:       opts,
-		src:        opts.Source,
-		clock:      opts.Clock,
+		refresher:  opts.Refresher,
+		time:       opts.TimeSource,
 		prefs:      settings{a.Preferences()},
 		notes:      newNotifier(),
 		async:      func(f func()) { go f() },
 		send:       a.SendNotification,
-		every:      every,
 		do:         fyne.Do,
 		states:     map[string]refresher.State{},
 		lastExpiry: map[string]time.Time{},
 		rows:       map[fyne.CanvasObject]*clientRow{},
 		sortMode:   sortName,
 	}
-	if u.src == nil && opts.Refresher != nil {
-		u.src = opts.Refresher
+	if u.refresher == nil && opts.Refresher != nil {
+		u.refresher = opts.Refresher
 	}
-	if u.clock == nil {
-		u.clock = realClock{}
+	if u.time == nil {
+		u.time = realTime{}
 	}
 	if u.opts.HTTPClient == nil {
 		u.opts.HTTPClient = refresher.NewHTTPClient(15 * time.Second)
@@ -180,7 +180,8 @@ func New(a fyne.App, opts Options) *UI {
 		u.opts.Title = "Tokentray"
 	}
 	u.ctx, u.cancel = context.WithCancel(context.Background())
-	u.clip = &clipGuard{clip: a.Clipboard(), clock: u.clock, do: fyne.Do}
+	u.every = u.startTicker
+	u.clip = &clipGuard{clip: a.Clipboard(), time: u.time, do: fyne.Do}
 	u.notes.load(a.Preferences())
 	u.build()
 	return u
@@ -189,8 +190,8 @@ func New(a fyne.App, opts Options) *UI {
 // Start shows the window, installs the tray and starts following refresher
 // events.
 func (u *UI) Start() {
-	if u.src != nil {
-		u.sub = u.src.Subscribe()
+	if u.refresher != nil {
+		u.sub = u.refresher.Subscribe()
 		u.resync()
 	}
 	if u.sub != nil {
@@ -230,9 +231,10 @@ func (u *UI) clearClipboardAtExit() {
 	u.clip.clear()
 }
 
-// Stop releases what Start took: it stops the event loop and the tickers
-// and waits for them. Call it after the app's Run returns (the clipboard is
-// cleared by Quit, while the driver still runs).
+// Stop releases what Start took: it stops the subscription reader and the
+// tickers and waits for their goroutines to end. Call it after the app's
+// Run returns (the clipboard is cleared by Quit, while the driver still
+// runs).
 func (u *UI) Stop() {
 	u.stopped.Store(true)
 	u.cancel()
@@ -272,9 +274,15 @@ func (u *UI) follow(c <-chan refresher.State) {
 	}
 }
 
-// every is the real ticker behind UI.every.
-func every(ctx context.Context, d time.Duration, f func()) {
+// startTicker is the real UI.every: a goroutine of its own that calls f
+// on the UI thread every d until ctx ends. Stop waits for it.
+func (u *UI) startTicker(ctx context.Context, d time.Duration, f func()) {
+	if u.ctx.Err() != nil {
+		return // stopped: Stop may be waiting already
+	}
+	u.wg.Add(1)
 	go func() {
+		defer u.wg.Done()
 		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
@@ -282,7 +290,7 @@ func every(ctx context.Context, d time.Duration, f func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				fyne.Do(func() {
+				u.do(func() {
 					if ctx.Err() == nil {
 						f()
 					}
@@ -297,7 +305,7 @@ func every(ctx context.Context, d time.Duration, f func()) {
 // day, the tray status, and a resync with the source (which also drops
 // removed clients).
 func (u *UI) sweep() {
-	if u.src != nil {
+	if u.refresher != nil {
 		u.resync()
 		return
 	}
@@ -307,7 +315,7 @@ func (u *UI) sweep() {
 
 // resync replaces the known states with the source's current list.
 func (u *UI) resync() {
-	all := u.src.States()
+	all := u.refresher.States()
 	fresh := make(map[string]refresher.State, len(all))
 	for _, st := range all {
 		fresh[st.Client.Name] = st
@@ -352,7 +360,7 @@ func (u *UI) noteExpiry(st refresher.State) {
 
 // checkNotifications sends what the notification rules say about states.
 func (u *UI) checkNotifications(states []refresher.State) {
-	now := u.clock.Now()
+	now := u.time.Now()
 	p := u.prefs.notify()
 	before := len(u.notes.sent)
 	changed := false
@@ -414,7 +422,7 @@ func (u *UI) hideWindow() {
 
 // tick updates the countdowns of the rows on screen and of the details.
 func (u *UI) tick() {
-	now := u.clock.Now()
+	now := u.time.Now()
 	u.showOverall()
 	for _, r := range u.rows {
 		if st, ok := u.states[r.name]; ok {
@@ -434,7 +442,7 @@ func (u *UI) sortedStates() []refresher.State {
 	for _, st := range u.states {
 		out = append(out, st)
 	}
-	sortStates(out, sortName, u.clock.Now())
+	sortStates(out, sortName, u.time.Now())
 	return out
 }
 
@@ -444,7 +452,7 @@ const statusHold = 20 * time.Second
 
 // setStatus shows a message in the window's status bar.
 func (u *UI) setStatus(s string) {
-	u.statusTill = u.clock.Now().Add(statusHold)
+	u.statusTill = u.time.Now().Add(statusHold)
 	u.statusLive = nil
 	u.statusWarn(false)
 	setText(u.status, s)
@@ -465,7 +473,7 @@ func (u *UI) statusWarn(on bool) {
 // showOverall puts the overall status line in the status bar unless a
 // message is still showing.
 func (u *UI) showOverall() {
-	now := u.clock.Now()
+	now := u.time.Now()
 	if u.statusLive != nil {
 		if s := u.statusLive(now); s != "" {
 			setText(u.status, s)

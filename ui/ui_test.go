@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -32,12 +34,12 @@ func TestListShowsClientsWithCountdown(t *testing.T) {
 		}
 	}
 
-	r.clock.Advance(time.Second)
+	r.time.Advance(time.Second)
 	r.ui.tick()
 	if got := r.rowTexts()["alpha"]; got != "47:11" {
 		t.Errorf("after a tick: got %q; want %q", got, "47:11")
 	}
-	r.clock.Advance(48 * time.Minute)
+	r.time.Advance(48 * time.Minute)
 	r.ui.tick()
 	if got := r.rowTexts()["alpha"]; got != "expired" {
 		t.Errorf("after expiry: got %q; want %q", got, "expired")
@@ -114,14 +116,14 @@ func TestCopyTokenClearsClipboardAfterDelay(t *testing.T) {
 			if tt.userCopies != "" {
 				clip.SetContent(tt.userCopies)
 			}
-			r.clock.Advance(29 * time.Second)
+			r.time.Advance(29 * time.Second)
 			if btn.Text != label {
 				t.Errorf("button 29 s after copy: got %q; want %q back", btn.Text, label)
 			}
 			if got, want := clip.Content(), clip.Content(); tt.userCopies == "" && got != tt.wantCopied {
 				t.Errorf("after 29 s: clipboard %q; want %q still", got, want)
 			}
-			r.clock.Advance(time.Second)
+			r.time.Advance(time.Second)
 			if got := clip.Content(); got != tt.wantAtClear {
 				t.Errorf("after 30 s: clipboard %q; want %q", got, tt.wantAtClear)
 			}
@@ -134,7 +136,7 @@ func TestCopyClearDelayIsAPreference(t *testing.T) {
 	r.app.Preferences().SetInt(prefClipboardClear, 10)
 	r.src.tokens["alpha"] = refresher.Result{Token: vault.Token{AccessToken: "tok", Expiry: t0.Add(time.Hour)}}
 	r.ui.copyToken("alpha", false)
-	r.clock.Advance(10 * time.Second)
+	r.time.Advance(10 * time.Second)
 	if got := r.app.Clipboard().Content(); got != "" {
 		t.Errorf("after the 10 s preference: clipboard %q; want it cleared", got)
 	}
@@ -307,7 +309,7 @@ func TestTrayItemsMatchClients(t *testing.T) {
 	// Countdown ticks and repeated identical snapshots do not rebuild it.
 	before := r.ui.tray.refreshes
 	for range 120 {
-		r.clock.Advance(time.Second)
+		r.time.Advance(time.Second)
 		r.ui.tick()
 		r.ui.apply([]refresher.State{states[0]})
 	}
@@ -425,7 +427,7 @@ func TestNotificationsNotRepeatedAfterRestart(t *testing.T) {
 		t.Fatalf("first start: got %v; want one due-soon notification", titles(r.sent))
 	}
 	// A second UI on the same app (same preferences), as after a restart.
-	again := New(r.app, Options{Store: r.store, Source: r.src, Clock: r.clock})
+	again := New(r.app, Options{Store: r.store, Refresher: r.src, TimeSource: r.time})
 	var sent []string
 	again.send = func(n *fyne.Notification) { sent = append(sent, n.Title) }
 	again.every = func(context.Context, time.Duration, func()) {}
@@ -452,7 +454,7 @@ func (d *demo) Actions() []DemoAction {
 func TestDemoMenu(t *testing.T) {
 	a := test.NewTempApp(t)
 	d := &demo{}
-	u := New(a, Options{Title: "Tokentray demo", Demo: d, Clock: &fakeClock{now: t0}})
+	u := New(a, Options{Title: "Tokentray demo", Demo: d, TimeSource: &fakeTime{now: t0}})
 	u.async = func(f func()) { f() }
 	menu := u.win.MainMenu()
 	last := menu.Items[len(menu.Items)-1]
@@ -563,4 +565,38 @@ func TestDemoActionReloads(t *testing.T) {
 	if r.src.reloads != before+1 {
 		t.Errorf("reloads after a demo action: %d; want %d", r.src.reloads, before+1)
 	}
+}
+
+// TestStopWaitsForTickers: Stop returns only after the tickers' goroutines
+// ended, and no ticker calls its function after Stop.
+func TestStopWaitsForTickers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &UI{}
+		u.ctx, u.cancel = context.WithCancel(context.Background())
+		entered, release := make(chan struct{}, 1), make(chan struct{})
+		u.do = func(f func()) { entered <- struct{}{}; <-release; f() }
+		ticks := 0
+		u.startTicker(u.ctx, time.Second, func() { ticks++ })
+		time.Sleep(time.Second) // the first tick: the ticker is inside do
+		<-entered
+		var stopped atomic.Bool
+		go func() { u.Stop(); stopped.Store(true) }()
+		synctest.Wait()
+		if stopped.Load() {
+			t.Fatal("Stop returned while a ticker's goroutine still ran")
+		}
+		close(release)
+		synctest.Wait()
+		if !stopped.Load() {
+			t.Fatal("Stop did not return after the ticker ended")
+		}
+		if ticks != 0 {
+			t.Errorf("the ticker called its function %d times after Stop; want 0", ticks)
+		}
+		u.startTicker(u.ctx, time.Second, func() { ticks++ }) // after Stop: starts nothing
+		time.Sleep(2 * time.Second)
+		if ticks != 0 {
+			t.Errorf("a ticker started after Stop ran %d times", ticks)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"image/color"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -42,7 +43,7 @@ func (u *UI) build() {
 		CreateItem: u.newRow,
 		UpdateItem: func(id widget.ListItemID, o fyne.CanvasObject) {
 			if id < len(u.view) {
-				u.rows[o].bind(u.view[id], u.clock.Now())
+				u.rows[o].bind(u.view[id], u.time.Now())
 			}
 		},
 		OnSelected: func(id widget.ListItemID) {
@@ -193,7 +194,7 @@ func (u *UI) rebuildView() {
 			view = append(view, st)
 		}
 	}
-	sortStates(view, u.sortMode, u.clock.Now())
+	sortStates(view, u.sortMode, u.time.Now())
 	u.view = view
 	if len(u.states) == 0 {
 		u.empty.Show()
@@ -436,4 +437,12 @@ func teamText(c vault.Client) string {
 		return "team " + c.Source + " · broken: " + c.Problem + " · "
 	}
 	return "team " + c.Source + " · "
+}
+
+// scopesText is the list's one-line scope summary.
+func scopesText(scopes []string) string {
+	if len(scopes) == 0 {
+		return "no scopes requested"
+	}
+	return strings.Join(scopes, "  ")
 }

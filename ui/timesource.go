@@ -2,9 +2,9 @@ package ui
 
 import "time"
 
-// Clock is the time source of the UI: the clipboard timer, the countdowns
+// TimeSource is the time source of the UI: the clipboard timer, the countdowns
 // and the notification rules read it, so tests can move time by hand.
-type Clock interface {
+type TimeSource interface {
 	Now() time.Time
 	// AfterFunc calls f in its own goroutine after d, unless stopped.
 	AfterFunc(d time.Duration, f func()) Timer
@@ -16,7 +16,7 @@ type Timer interface {
 	Stop() bool
 }
 
-type realClock struct{}
+type realTime struct{}
 
-func (realClock) Now() time.Time                            { return time.Now() }
-func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+func (realTime) Now() time.Time                            { return time.Now() }
+func (realTime) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }

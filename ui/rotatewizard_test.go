@@ -31,24 +31,6 @@ func rotateRig(t *testing.T, grant []string) *rig {
 	return r
 }
 
-func (r *rig) top() fyne.CanvasObject { return r.ui.win.Canvas().Overlays().Top() }
-
-func (r *rig) closeOverlays() {
-	for r.top() != nil {
-		r.ui.win.Canvas().Overlays().Remove(r.top())
-	}
-}
-
-func findButton(o fyne.CanvasObject, label string) *widget.Button {
-	var found *widget.Button
-	walk(o, func(o fyne.CanvasObject) {
-		if b, ok := o.(*widget.Button); ok && b.Text == label && found == nil {
-			found = b
-		}
-	})
-	return found
-}
-
 func TestRotateWizardStagesProvesSwitches(t *testing.T) {
 	r := rotateRig(t, []string{"models:read", "chat:invoke"})
 	r.ui.showRotate("billing")

@@ -48,7 +48,7 @@ func reports(rows []rotationRow) []rotation.Report {
 
 // showRotation opens the rotation overview window.
 func (u *UI) showRotation() {
-	now := u.clock.Now()
+	now := u.time.Now()
 	rows := rotationRows(u.sortedStates(), now)
 	w := u.app.NewWindow("Rotation overview")
 	cols := []string{"Client", "Environment", "Secret age", "Set on", "Due", "Status"}
@@ -150,11 +150,4 @@ func (u *UI) showRotation() {
 	w.Resize(fyne.NewSize(900, 520))
 	escapeCloses(w)
 	w.Show()
-}
-
-func dateText(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.Local().Format("2006-01-02")
 }
