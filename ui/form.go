@@ -2,11 +2,13 @@ package ui
 
 import (
 	"errors"
+	"image/color"
 	"net/url"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -29,13 +31,14 @@ const (
 
 var authChoices = []string{"auto-detect", "HTTP Basic header", "in the request body"}
 
-// clientForm is the Add / Edit client window.
+// clientForm is the Add / Edit client dialog, over the main window.
 type clientForm struct {
 	u    *UI
 	orig *vault.Client // the client edited; nil when adding
-	win  fyne.Window
+	d    *dialog.CustomDialog
 
-	name, tokenURL, clientID, secret, epParams, custom *widget.Entry
+	// Entries on which Escape closes the dialog (a plain entry keeps it).
+	name, tokenURL, clientID, secret, epParams, custom *escEntry
 	auth                                               *widget.Select
 	checks                                             map[string]*widget.Check
 	errs                                               map[string]*widget.Label // field -> its message
@@ -50,14 +53,15 @@ type clientForm struct {
 	disc                                               *discoverRow      // Issuer URL … Discover
 }
 
-// showForm opens the form to add a client (c nil) or edit c.
+// showForm opens the form to add a client (c nil) or edit c, as a dialog
+// over the window (Escape closes it).
 func (u *UI) showForm(c *vault.Client) {
 	f := u.newForm(c)
-	escapeCloses(f.win)
-	f.win.Show()
-	f.win.Canvas().Focus(f.name)
+	u.showDialog(f.d)
 	if c != nil {
-		f.win.Canvas().Focus(f.tokenURL)
+		u.win.Canvas().Focus(f.tokenURL)
+	} else {
+		u.win.Canvas().Focus(f.name)
 	}
 }
 
@@ -68,26 +72,28 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 	}
 	f := &clientForm{
 		u: u, orig: c,
-		win:      u.app.NewWindow(title),
 		checks:   map[string]*widget.Check{},
 		errs:     map[string]*widget.Label{},
 		touched:  map[string]bool{},
 		warnings: &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance},
 		result:   &widget.Label{Wrapping: fyne.TextWrapWord},
 	}
-	entry := func(field, placeholder string, e *widget.Entry) *widget.Entry {
+	entry := func(field, placeholder string, e *escEntry) *escEntry {
 		e.SetPlaceHolder(placeholder)
 		e.OnChanged = func(string) { f.touched[field] = true; f.untested(); f.validate() }
 		f.errs[field] = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText}
 		f.errs[field].Hide()
 		return e
 	}
-	f.name = entry(fieldName, "e.g. billing-prod (a-z, 0-9, . _ -)", widget.NewEntry())
-	f.tokenURL = entry(fieldTokenURL, "https://auth.example.com/oauth2/token", widget.NewEntry())
-	f.clientID = entry(fieldClientID, "m2m-client-live-…", widget.NewEntry())
-	f.secret = entry(fieldSecret, "paste the client secret: it goes to the OS keyring", widget.NewPasswordEntry())
-	f.custom = entry(fieldScopes, "other scopes, separated by spaces", widget.NewEntry())
-	f.epParams = entry(fieldParams, "optional, one KEY=VALUE per line, e.g.\nresource=https://api.example.com", widget.NewMultiLineEntry())
+	esc := func() { f.d.Hide() }
+	f.name = entry(fieldName, "e.g. billing-prod (a-z, 0-9, . _ -)", newEscEntry(false, esc))
+	f.tokenURL = entry(fieldTokenURL, "e.g. https://auth.example.com/oauth2/token", newEscEntry(false, esc))
+	f.clientID = entry(fieldClientID, "e.g. m2m-client-live-…", newEscEntry(false, esc))
+	f.secret = entry(fieldSecret, "paste the client secret: it goes to the OS keyring", newEscEntry(true, esc))
+	f.custom = entry(fieldScopes, "optional: other scopes, separated by spaces", newEscEntry(false, esc))
+	multi := newEscEntry(false, esc)
+	multi.MultiLine, multi.Wrapping = true, fyne.TextWrapWord
+	f.epParams = entry(fieldParams, "optional, one KEY=VALUE per line, e.g.\nresource=https://api.example.com", multi)
 	f.epParams.SetMinRowsVisible(2)
 	f.errs[fieldOther] = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	f.errs[fieldOther].Hide()
@@ -137,7 +143,7 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 
 	f.testBtn = &widget.Button{Text: "Test", Icon: theme.MediaPlayIcon(), OnTapped: f.onTest}
 	f.saveBtn = &widget.Button{Text: "Save", Icon: theme.DocumentSaveIcon(), Importance: widget.HighImportance, OnTapped: f.onSave}
-	cancel := &widget.Button{Text: "Cancel", OnTapped: f.win.Close}
+	cancel := &widget.Button{Text: "Cancel", OnTapped: func() { f.d.Hide() }}
 
 	withErr := func(o fyne.CanvasObject, field string) fyne.CanvasObject {
 		return container.NewVBox(o, f.errs[field])
@@ -157,8 +163,11 @@ func (u *UI) newForm(c *vault.Client) *clientForm {
 	f.body = body
 	buttons := container.NewHBox(f.testBtn, layout.NewSpacer(), cancel, f.saveBtn)
 	f.scroll = container.NewVScroll(container.NewPadded(body))
-	f.win.SetContent(container.NewBorder(nil, container.NewPadded(buttons), nil, nil, f.scroll))
-	f.win.Resize(fyne.NewSize(680, 760))
+	content := container.NewBorder(nil, container.NewPadded(buttons), nil, nil, f.scroll)
+	// Example text in the entries is dimmer than typed text, so an empty
+	// field beside its "required" error does not look filled in.
+	f.d = dialog.NewCustomWithoutButtons(title, container.NewThemeOverride(content, formTheme{u.app.Settings().Theme()}), u.win)
+	f.d.Resize(fyne.NewSize(680, 760)) // the dialog shrinks to a smaller window
 	f.ready = true
 	f.validate()
 	return f
@@ -476,7 +485,7 @@ func (f *clientForm) saved(c vault.Client, err error) {
 	}
 	f.ready = false
 	f.secret.SetText("") // never kept in the widget after saving
-	f.win.Close()
+	f.d.Hide()
 	u := f.u
 	verb := "Added "
 	if f.orig != nil {
@@ -494,4 +503,16 @@ func (f *clientForm) saved(c vault.Client, err error) {
 	u.selectClient(c.Name)
 	u.rebuildView()
 	u.reload()
+}
+
+// formTheme is the app's theme with placeholder text at half the
+// foreground's strength: examples in empty entries must not read as values.
+type formTheme struct{ fyne.Theme }
+
+// Color dims the placeholder colour; every other colour is the app's.
+func (t formTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	if n == theme.ColorNamePlaceHolder {
+		return tint(t.Theme.Color(theme.ColorNameForeground, v), 0x73)
+	}
+	return t.Theme.Color(n, v)
 }

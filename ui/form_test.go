@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/refresher"
@@ -348,5 +350,40 @@ func TestFormEndpointParameters(t *testing.T) {
 	f.epParams.SetText("resource=https://a.example\nresource=https://b.example")
 	if got := f.client().EndpointParams["resource"]; !slices.Equal(got, []string{"https://a.example", "https://b.example"}) {
 		t.Errorf("client's resource parameters %q; want both lines, in order", got)
+	}
+}
+
+// Add and Edit open as dialogs over the window (no window of their own),
+// Escape in a focused entry closes them, and example text in an empty
+// entry is drawn dimmer than typed text.
+func TestFormIsADialogOverTheWindow(t *testing.T) {
+	r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour))
+	windows := len(r.app.Driver().AllWindows())
+	for name, open := range map[string]func(){
+		"Add":  func() { r.ui.showForm(nil) },
+		"Edit": func() { r.ui.editClient("alpha") },
+	} {
+		open()
+		if got := len(r.app.Driver().AllWindows()); got != windows {
+			t.Errorf("%s: %d windows; want %d (the form is a dialog)", name, got, windows)
+		}
+		d := r.top()
+		if d == nil || !strings.Contains(allText(d), "Client ID") {
+			t.Fatalf("%s: no form over the window", name)
+		}
+		focused, ok := r.ui.win.Canvas().Focused().(*escEntry)
+		if !ok {
+			t.Fatalf("%s: focused %T; want one of the form's entries", name, r.ui.win.Canvas().Focused())
+		}
+		focused.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+		if r.top() != nil {
+			t.Errorf("%s: still shown after Escape in an entry", name)
+		}
+	}
+	th := formTheme{test.Theme()}
+	_, _, _, ph := th.Color(theme.ColorNamePlaceHolder, theme.VariantDark).RGBA()
+	_, _, _, fg := th.Color(theme.ColorNameForeground, theme.VariantDark).RGBA()
+	if ph*2 > fg {
+		t.Errorf("placeholder alpha %d, foreground %d: example text must be at most half as strong", ph, fg)
 	}
 }
