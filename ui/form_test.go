@@ -387,3 +387,68 @@ func TestFormIsADialogOverTheWindow(t *testing.T) {
 		t.Errorf("placeholder alpha %d, foreground %d: example text must be at most half as strong", ph, fg)
 	}
 }
+
+// The rotation overview sorts by the heading tapped (again: reversed), its
+// rows open the client or start its rotation, and an export says how it
+// went in the overview's own window.
+func TestRotationOverviewSortsAndActs(t *testing.T) {
+	a := state("alpha", refresher.PhaseFresh, time.Hour)
+	a.Client.SecretSetAt = t0.Add(-10 * 24 * time.Hour)
+	b := state("bravo", refresher.PhaseFresh, time.Hour)
+	b.Client.SecretSetAt = t0.Add(-95 * 24 * time.Hour)
+	c := state("charlie", refresher.PhaseFresh, time.Hour)
+	c.Client.SecretSetAt = t0.Add(-50 * 24 * time.Hour)
+	r := newRig(t, a, b, c)
+	names := func(o *overview) string {
+		var n []string
+		for _, row := range o.rows {
+			n = append(n, row.Name)
+		}
+		return strings.Join(n, " ")
+	}
+	o := r.ui.newOverview()
+	if got := names(o); got != "bravo charlie alpha" {
+		t.Errorf("opened: %s; want the rotation order (overdue first)", got)
+	}
+	for _, step := range []struct {
+		col  int
+		want string
+	}{{0, "alpha bravo charlie"}, {0, "charlie bravo alpha"}, {2, "alpha charlie bravo"}, {2, "bravo charlie alpha"}, {4, "bravo charlie alpha"}} {
+		o.sortBy(step.col)
+		if got := names(o); got != step.want {
+			t.Errorf("sorted by %s (desc %v): %s; want %s", overviewCols[step.col], o.desc, got, step.want)
+		}
+	}
+	if h := o.headerText(4); h != "Due ▲" {
+		t.Errorf("heading of the sorted column: %q; want an arrow", h)
+	}
+	if !o.openBtn.Disabled() || !o.rotBtn.Disabled() {
+		t.Error("row buttons enabled with no row chosen")
+	}
+	o.table.Select(widget.TableCellID{Row: 1, Col: 2}) // charlie
+	if o.openBtn.Disabled() || o.selected != "charlie" {
+		t.Fatalf("after choosing a row: chosen %q, Open enabled %v", o.selected, !o.openBtn.Disabled())
+	}
+	r.ui.onFilter("alpha") // the main list hides charlie
+	test.Tap(o.openBtn)
+	if r.ui.selected != "charlie" || r.ui.search.Text != "" {
+		t.Errorf("Open client: selected %q, filter %q; want charlie shown, filter cleared", r.ui.selected, r.ui.search.Text)
+	}
+
+	o = r.ui.newOverview()
+	o.table.Select(widget.TableCellID{Row: 0, Col: 0}) // bravo
+	test.Tap(o.rotBtn)
+	if r.ui.selected != "bravo" || r.top() == nil || !strings.Contains(allText(r.top()), "Rotate the secret of bravo") {
+		t.Errorf("Rotate: selected %q, top %v; want bravo's rotation wizard over the window", r.ui.selected, r.top())
+	}
+	r.closeOverlays()
+
+	o = r.ui.newOverview()
+	o.exported("/tmp/report.csv", nil)
+	if !strings.Contains(o.status.Text, "Exported to /tmp/report.csv") || o.w.Canvas().Overlays().Top() == nil {
+		t.Errorf("after an export: overview says %q, overlay %v; want the path, in the overview's window", o.status.Text, o.w.Canvas().Overlays().Top())
+	}
+	if r.top() != nil {
+		t.Error("the export's confirmation shows over the main window")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tokentray/tokentray/vault"
@@ -144,5 +145,82 @@ func TestStatusCountsDownTheClipboardAndExpires(t *testing.T) {
 	r.ui.tick()
 	if got := r.ui.status.Text; strings.Contains(got, "clears in") || got != r.ui.overall {
 		t.Errorf("status after the clipboard cleared: %q; want the overall line %q", got, r.ui.overall)
+	}
+}
+
+// absPos is o's position inside root (both drawn, root an ancestor), or
+// false when o is not inside root.
+func absPos(root, o fyne.CanvasObject) (fyne.Position, bool) {
+	if root == o {
+		return fyne.Position{}, true
+	}
+	var kids []fyne.CanvasObject
+	switch x := root.(type) {
+	case *fyne.Container:
+		kids = x.Objects
+	case fyne.Widget:
+		kids = test.WidgetRenderer(x).Objects()
+	}
+	for _, k := range kids {
+		if p, ok := absPos(k, o); ok {
+			return p.Add(k.Position()), true
+		}
+	}
+	return fyne.Position{}, false
+}
+
+// At the list's width in an 800-pixel window a long name shortens: the
+// environment badge, the countdown, the scopes and the rotation badge do
+// not overlap, and each is drawn whole.
+func TestListRowFitsANarrowList(t *testing.T) {
+	st := state("billing-production-eu-west-frankfurt", refresher.PhaseFresh, 47*time.Minute)
+	st.Client.ClientID = "m2m-client-live-billing"
+	st.Client.Scopes = []string{"models:read", "chat:invoke", "files:read", "files:write"}
+	st.Client.SecretSetAt = t0.Add(-102 * 24 * time.Hour)
+	r := newRig(t, st)
+	obj := r.ui.newRow()
+	row := r.ui.rows[obj]
+	const width = 330 // the list's side of an 800-pixel window, minus the scroll bar
+	row.bind(state("a", refresher.PhaseFresh, time.Hour), t0)
+	obj.Resize(fyne.NewSize(width, obj.MinSize().Height))
+	row.bind(st, t0) // a row on screen takes another client (as the list reuses rows)
+	box := func(o fyne.CanvasObject) (left, right float32) {
+		p, ok := absPos(obj, o)
+		if !ok {
+			t.Fatalf("%T not in the row", o)
+		}
+		return p.X, p.X + o.Size().Width
+	}
+	tl, tr := box(row.title)
+	el, er := box(row.env)
+	cl, cr := box(row.countdown)
+	sl, sr := box(row.scopes)
+	rl, rr := box(row.rotation)
+	if row.env.Text() != "live" || row.rotation.Text() == "" {
+		t.Fatalf("badges %q %q; want live and a rotation state", row.env.Text(), row.rotation.Text())
+	}
+	for _, c := range []struct {
+		what      string
+		a, b      float32
+		wantOrder bool
+	}{
+		{"name ends before the environment badge", tr, el + 0.5, true},
+		{"environment badge ends before the countdown", er, cl + 0.5, true},
+		{"countdown inside the row", cr, width + 0.5, true},
+		{"scopes end before the rotation badge", sr, rl + 0.5, true},
+		{"rotation badge inside the row", rr, width + 0.5, true},
+	} {
+		if c.a > c.b {
+			t.Errorf("%s: %.1f > %.1f", c.what, c.a, c.b)
+		}
+	}
+	if w := er - el; w < row.env.MinSize().Width-0.5 {
+		t.Errorf("environment badge %.1f wide; want its whole %.1f", w, row.env.MinSize().Width)
+	}
+	if w := rr - rl; w < row.rotation.MinSize().Width-0.5 {
+		t.Errorf("rotation badge %.1f wide; want its whole %.1f", w, row.rotation.MinSize().Width)
+	}
+	if tl < 0 || sl < 0 {
+		t.Errorf("name at %.1f, scopes at %.1f: outside the row", tl, sl)
 	}
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"image/color"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,6 +224,26 @@ func (u *UI) rebuildView() {
 	}
 }
 
+// reveal shows the window with the client called name selected (the
+// filter is cleared when it hides that client).
+func (u *UI) reveal(name string) {
+	u.showWindow()
+	if _, ok := u.states[name]; !ok {
+		return
+	}
+	if !slices.ContainsFunc(u.view, func(st refresher.State) bool { return st.Client.Name == name }) {
+		u.search.SetText("")
+		u.onFilter("")
+	}
+	for i, st := range u.view {
+		if st.Client.Name == name {
+			u.list.Select(i)
+			u.list.ScrollTo(i)
+			break
+		}
+	}
+}
+
 // selectClient shows a client's details.
 func (u *UI) selectClient(name string) {
 	if name == u.selected {
@@ -243,13 +264,15 @@ type clientRow struct {
 	scopes    *widget.RichText
 	countdown *canvas.Text
 	rotation  *badge
+	box       *fyne.Container // both lines, laid out again when their texts change
+	shown     string          // name, environment and rotation badge the lines were laid out for
 	lastSev   severity
 }
 
 func (u *UI) newRow() fyne.CanvasObject {
 	r := &clientRow{
 		dot:       canvas.NewCircle(theme.Color(theme.ColorNameSuccess)),
-		title:     &widget.Label{TextStyle: fyne.TextStyle{Bold: true}},
+		title:     &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
 		env:       newBadge(),
 		scopes:    dimText("", theme.SizeNameCaptionText),
 		countdown: canvas.NewText("", theme.Color(theme.ColorNameForeground)),
@@ -258,20 +281,48 @@ func (u *UI) newRow() fyne.CanvasObject {
 	r.countdown.TextStyle = fyne.TextStyle{Monospace: true, Bold: true}
 	r.countdown.Alignment = fyne.TextAlignTrailing
 	dot := container.New(layout.NewCustomPaddedLayout(0, 0, 4, 0), container.NewCenter(container.NewGridWrap(fyne.NewSize(10, 10), r.dot)))
-	line1 := container.NewHBox(r.title, container.NewCenter(r.env))
-	text := container.New(layout.NewCustomPaddedVBoxLayout(-theme.Padding()*2), line1, r.scopes)
+	// Line 1: the name (shortened first), its environment, the countdown;
+	// line 2: the scopes (shortened) and the rotation badge. Nothing
+	// overlaps however narrow the list gets.
 	cd := container.NewGridWrap(fyne.NewSize(96, 22), r.countdown)
-	right := container.NewHBox(container.NewCenter(cd), container.NewCenter(container.NewGridWrap(fyne.NewSize(150, 22), container.NewCenter(r.rotation))))
-	obj := container.NewBorder(nil, nil, dot, right, text)
+	line1 := container.NewBorder(nil, nil, nil, container.NewCenter(cd), container.New(titleLayout{}, r.title, container.NewCenter(r.env)))
+	line2 := container.NewBorder(nil, nil, nil, container.NewCenter(r.rotation), r.scopes)
+	r.box = container.New(layout.NewCustomPaddedVBoxLayout(-theme.Padding()*2), line1, line2)
+	obj := container.NewBorder(nil, nil, dot, nil, r.box)
 	u.rows[obj] = r
 	return obj
+}
+
+// titleLayout places a truncating label and a badge right after it: the
+// label gets the width its text needs, or what is left beside the badge.
+type titleLayout struct{}
+
+func (titleLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	l, b := objs[0].(*widget.Label), objs[1]
+	bw := float32(0)
+	if b.Visible() {
+		bw = b.MinSize().Width
+	}
+	whole := &widget.Label{Text: l.Text, TextStyle: l.TextStyle, SizeName: l.SizeName} // not truncated
+	need := whole.MinSize().Width + 2                                                  // the ellipsis kicks in at the exact width
+	lw := min(need, max(size.Width-bw, 0))
+	h := l.MinSize().Height
+	l.Resize(fyne.NewSize(lw, h))
+	l.Move(fyne.NewPos(0, (size.Height-h)/2))
+	b.Resize(fyne.NewSize(bw, b.MinSize().Height))
+	b.Move(fyne.NewPos(lw, (size.Height-b.MinSize().Height)/2))
+}
+
+func (titleLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	h := max(objs[0].MinSize().Height, objs[1].MinSize().Height)
+	return fyne.NewSize(objs[0].MinSize().Width, h)
 }
 
 // bind shows st in the row.
 func (r *clientRow) bind(st refresher.State, now time.Time) {
 	c := st.Client
 	r.name = c.Name
-	setText(r.title, c.Name)
+	r.title.Text = c.Name
 	env := c.Environment()
 	if env == vault.EnvUnknown {
 		r.env.Hide()
@@ -285,6 +336,10 @@ func (r *clientRow) bind(st refresher.State, now time.Time) {
 		r.rotation.set(rotationBadge(rot), sevColor(rotationSeverity(rot)))
 	} else {
 		r.rotation.set("rotation in progress", sevColor(sevWarn))
+	}
+	if shown := c.Name + "|" + string(env) + "|" + r.rotation.Text(); shown != r.shown {
+		r.shown = shown
+		r.box.Refresh() // the widths changed: lay both lines out again
 	}
 	r.lastSev = -1
 	r.tick(st, now)
