@@ -7,9 +7,15 @@ import (
 	"github.com/tokentray/tokentray/refresher"
 )
 
+// ClientTokens is what RefresherTokens needs from the refresher:
+// *refresher.Refresher has it, and so does the window's view of it.
+type ClientTokens interface {
+	Token(ctx context.Context, name string, opts refresher.TokenOptions) (refresher.Result, error)
+}
+
 // refresherTokens gives the proxy one stored client's tokens.
 type refresherTokens struct {
-	r    *refresher.Refresher
+	r    ClientTokens
 	name string
 	opts refresher.TokenOptions
 }
@@ -19,7 +25,7 @@ type refresherTokens struct {
 // opts.Scopes apply), a fetched one when it is due, and a forced fetch
 // after the upstream refused one. Errors are the refresher's sentences for
 // a person, without a secret.
-func RefresherTokens(r *refresher.Refresher, name string, opts refresher.TokenOptions) Tokens {
+func RefresherTokens(r ClientTokens, name string, opts refresher.TokenOptions) Tokens {
 	return &refresherTokens{r: r, name: name, opts: opts}
 }
 

@@ -208,6 +208,7 @@ func (u *UI) removeClient(name string) {
 			}
 			delete(u.states, name)
 			u.notes.forget(name)
+			u.forgetProxy(name)
 			if u.selected == name {
 				u.selected = ""
 				u.details.clear()

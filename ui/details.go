@@ -197,6 +197,7 @@ func (d *detailsPane) show(st refresher.State) {
 	d.claims = container.NewVBox()
 	objs = append(objs, section("Token", "", container.NewVBox(grid(tok...), d.claims)))
 	d.loadClaims(st)
+	objs = append(objs, section("Local proxy", "", u.proxySection(c.Name)))
 
 	rotText := []string{"Status", rotationBadge(rot)}
 	if !rot.SetAt.IsZero() {

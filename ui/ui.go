@@ -148,6 +148,10 @@ type UI struct {
 	recentList  *widget.List
 	recentRows  []agent.Request
 	login       loginItem // start at login (ui/autostart.go); nil: the system's
+	// Local proxies (ui/proxy.go): the running ones, and each client's
+	// section of the details.
+	proxies    map[string]*localProxy
+	proxyViews map[string]*proxyView
 }
 
 // New builds the UI for a; nothing is shown until Start.
@@ -324,6 +328,7 @@ func (u *UI) resync() {
 		if _, ok := fresh[name]; !ok {
 			u.notes.forget(name)
 			delete(u.lastExpiry, name)
+			u.forgetProxy(name)
 		}
 	}
 	for _, st := range fresh {
@@ -342,6 +347,7 @@ func (u *UI) apply(batch []refresher.State) {
 			delete(u.states, st.Client.Name)
 			delete(u.lastExpiry, st.Client.Name)
 			u.notes.forget(st.Client.Name)
+			u.forgetProxy(st.Client.Name)
 			continue
 		}
 		u.noteExpiry(st)
