@@ -600,3 +600,54 @@ func TestStopWaitsForTickers(t *testing.T) {
 		}
 	})
 }
+
+// sampleDemo is a demo that offers a sample client.
+type sampleDemo struct{ demo }
+
+func (sampleDemo) Sample() (DemoSample, error) {
+	return DemoSample{TokenURL: "http://127.0.0.1:9/oauth2/token", ClientID: "m2m-client-test-sample", Secret: "sample-secret-123", Scopes: []string{"chat:invoke"}}, nil
+}
+
+// The demo shows a sample client id and secret to practise Add client: the
+// values can be copied (the secret is cleared from the clipboard later) and
+// Add client opens from there.
+func TestDemoSampleClient(t *testing.T) {
+	a := test.NewTempApp(t)
+	u := New(a, Options{Title: "Tokentray demo", Demo: &sampleDemo{}, TimeSource: &fakeTime{now: t0}})
+	menu := u.win.MainMenu().Items
+	demoMenu := menu[len(menu)-1]
+	var item *fyne.MenuItem
+	for _, it := range demoMenu.Items {
+		if strings.HasPrefix(it.Label, "Sample client") {
+			item = it
+		}
+	}
+	if item == nil {
+		t.Fatal("the Demo menu offers no sample client")
+	}
+	item.Action()
+	d := u.win.Canvas().Overlays().Top()
+	if text := allText(d); !strings.Contains(text, "m2m-client-test-sample") || !strings.Contains(text, "sample-secret-123") || !strings.Contains(text, "/oauth2/token") {
+		t.Fatalf("sample dialog: %q; want the token URL, client id and secret", text)
+	}
+	var copies []*widget.Button
+	walk(d, func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "" {
+			copies = append(copies, b)
+		}
+	})
+	if len(copies) != 4 {
+		t.Fatalf("%d copy buttons; want 4", len(copies))
+	}
+	test.Tap(copies[2])
+	if got := a.Clipboard().Content(); got != "sample-secret-123" || !u.clip.holds("sample-secret-123") {
+		t.Errorf("clipboard after copying the secret: %q (guarded %v); want the secret, to be cleared later", got, u.clip.holds("sample-secret-123"))
+	}
+	tapButton(t, d, "Open Add client")
+	if top := u.win.Canvas().Overlays().Top(); top == nil || !strings.Contains(allText(top), "Client secret") {
+		t.Error("Open Add client did not open the form")
+	}
+	if m := New(a, Options{Demo: &demo{}}).win.MainMenu().Items; len(m[len(m)-1].Items) != 2 {
+		t.Error("a demo without a sample got a sample entry")
+	}
+}

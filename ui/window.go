@@ -124,7 +124,12 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 			item.Checked = a.Active != nil && a.Active()
 			u.demoItems = append(u.demoItems, item)
 		}
-		menus = append(menus, fyne.NewMenu("Demo", u.demoItems...))
+		items := u.demoItems
+		if s, ok := u.opts.Demo.(DemoSampler); ok {
+			items = append(items[:len(items):len(items)], fyne.NewMenuItemSeparator(),
+				fyne.NewMenuItem("Sample client to practise Add client…", func() { u.showDemoSample(s) }))
+		}
+		menus = append(menus, fyne.NewMenu("Demo", items...))
 	}
 	return fyne.NewMainMenu(menus...)
 }

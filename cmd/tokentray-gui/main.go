@@ -200,6 +200,18 @@ func (m demoMenu) Actions() []ui.DemoAction {
 	return out
 }
 
+// Sample offers the demo's first client (id and current secret) for a
+// person to add under a name of their own: the demo server accepts it under
+// any name.
+func (m demoMenu) Sample() (ui.DemoSample, error) {
+	clients := m.d.Server.Clients()
+	if len(clients) == 0 {
+		return ui.DemoSample{}, errors.New("the demo server has no clients")
+	}
+	c := clients[0]
+	return ui.DemoSample{TokenURL: m.d.Server.TokenURL(), ClientID: c.ID, Secret: c.Secret, Scopes: c.Scopes}, nil
+}
+
 // shellQuote quotes s for a POSIX shell when it holds anything but
 // characters that never need quoting.
 func shellQuote(s string) string {
