@@ -102,6 +102,9 @@ type UI struct {
 	async func(f func())
 	// send delivers a system notification (app.SendNotification; tests count).
 	send func(n *fyne.Notification)
+	// actionNotes sends notifications with actions over D-Bus (nil without
+	// a desktop driver: tests; see notify).
+	actionNotes *dbusNotes
 	// do runs f on the UI thread (fyne.Do; tests run it on theirs).
 	do func(f func())
 	// every calls f on the UI thread every d until ctx ends, from a
@@ -185,6 +188,9 @@ func New(a fyne.App, opts Options) *UI {
 	}
 	u.ctx, u.cancel = context.WithCancel(context.Background())
 	u.every = u.startTicker
+	if _, desk := a.(desktop.App); desk {
+		u.actionNotes = newDBusNotes(u.opts.Title)
+	}
 	u.clip = &clipGuard{clip: a.Clipboard(), time: u.time, do: fyne.Do}
 	u.notes.load(a.Preferences())
 	u.build()
@@ -242,6 +248,9 @@ func (u *UI) clearClipboardAtExit() {
 func (u *UI) Stop() {
 	u.stopped.Store(true)
 	u.cancel()
+	if u.actionNotes != nil {
+		u.actionNotes.close()
+	}
 	if u.sub != nil {
 		u.sub.Close()
 	}
@@ -371,14 +380,49 @@ func (u *UI) checkNotifications(states []refresher.State) {
 	before := len(u.notes.sent)
 	changed := false
 	for _, st := range states {
+		failing := st.Err != nil || st.Phase == refresher.PhaseRejected || st.Phase == refresher.PhaseStale || st.Phase == refresher.PhaseExpired
 		for _, n := range u.notes.check(st, now, p) {
-			u.send(n)
+			u.notify(n, st.Client.Name, failing)
 			changed = true
 		}
 	}
 	if changed || len(u.notes.sent) != before {
 		u.notes.save(u.app.Preferences())
 	}
+}
+
+// notify sends a notification about a client: with Open (and Retry when
+// retry is set) as actions where the notification daemon shows actions,
+// else as Fyne's plain notification.
+func (u *UI) notify(n *fyne.Notification, name string, retry bool) {
+	if u.actionNotes == nil || u.ctx.Err() != nil {
+		u.send(n)
+		return
+	}
+	acts := []noteAction{{actDefault, "Open"}, {actOpen, "Open"}}
+	if retry {
+		acts = append(acts, noteAction{actRetry, "Retry"})
+	}
+	on := func(key string) {
+		if u.stopped.Load() {
+			return
+		}
+		u.do(func() {
+			switch key {
+			case actDefault, actOpen:
+				u.reveal(name)
+			case actRetry:
+				u.refreshNow(name)
+			}
+		})
+	}
+	u.wg.Add(1)
+	go func() { // D-Bus may block: never on the UI thread
+		defer u.wg.Done()
+		if err := u.actionNotes.send(n.Title, n.Content, acts, on); err != nil && !u.stopped.Load() {
+			u.do(func() { u.send(n) })
+		}
+	}()
 }
 
 // refreshAll redraws what depends on the set of states: the list, the
