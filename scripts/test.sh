@@ -55,6 +55,9 @@ scripts/test-install.sh
 step "GUI smoke (Xvfb, tray, notifications, SIGTERM)"
 scripts/smoke-gui.sh
 
+step "Window walk under openbox: copy, a rejected client, rotation with a wrong then the right secret (xdotool; screenshots)"
+scripts/smoke-walk.sh
+
 step "Demo smoke: the README's run command (window, tray copy, clipboard, CLI on the demo store, --headless)"
 scripts/smoke-demo.sh
 

@@ -50,7 +50,7 @@ func recentLine(r agent.Request, now time.Time) string {
 // to the command line (newest first). It holds fingerprints, never tokens.
 func (u *UI) showRecent() {
 	if u.agentRecent == nil {
-		showInfo("Recent token requests", "This window serves no tokens to the command line.", u.win)
+		u.showDialog(infoDialog("Recent token requests", "This window serves no tokens to the command line.", u.win))
 		return
 	}
 	u.recentRows = u.agentRecent()

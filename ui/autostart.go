@@ -72,13 +72,13 @@ func (u *UI) offerStartAtLogin() {
 		p.SetBool(prefAskedLogin, true)
 		return
 	}
-	dialog.ShowConfirm("Start Tokentray when you log in?",
+	p.SetBool(prefAskedLogin, true) // asked once, however the dialog closes (Escape too)
+	u.showDialog(dialog.NewConfirm("Start Tokentray when you log in?",
 		"Tokentray refreshes tokens and warns about expiring secrets only while it runs.\n"+
 			"Start it in the tray (no window) when you log in? Settings can change this later.",
 		func(yes bool) {
-			p.SetBool(prefAskedLogin, true)
 			if yes {
 				u.setStartAtLogin(true)
 			}
-		}, u.win)
+		}, u.win))
 }

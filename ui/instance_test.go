@@ -101,3 +101,19 @@ func TestStartAtLoginAskedOnce(t *testing.T) {
 		t.Errorf("Settings switch: on=%v sets=%d", login.on, login.sets)
 	}
 }
+
+// Escape closes the start-at-login question like any dialog; it is not
+// asked again.
+func TestStartAtLoginEscape(t *testing.T) {
+	r := newRig(t)
+	login := &fakeLogin{}
+	r.ui.login = login
+	r.ui.offerStartAtLogin()
+	if r.top() == nil {
+		t.Fatal("no dialog")
+	}
+	r.ui.onEscape()
+	if r.top() != nil || login.on || !r.app.Preferences().Bool(prefAskedLogin) {
+		t.Errorf("after Escape: shown %v, on %v, asked %v; want closed, off, asked", r.top() != nil, login.on, r.app.Preferences().Bool(prefAskedLogin))
+	}
+}

@@ -76,8 +76,9 @@ func TestEscapeClosesDialogs(t *testing.T) {
 		r.ui.win.Canvas().(interface{ OnTypedKey() func(*fyne.KeyEvent) }).OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
 	}
 	for name, open := range map[string]func(){
-		"Settings": r.ui.showSettings,
-		"Remove":   func() { r.ui.confirmRemove("alpha") },
+		"Settings":   r.ui.showSettings,
+		"Remove":     func() { r.ui.confirmRemove("alpha") },
+		"Not copied": func() { r.ui.visible = true; r.ui.tell("Not copied", "why") },
 	} {
 		open()
 		if r.top() == nil {

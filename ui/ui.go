@@ -543,7 +543,7 @@ func (u *UI) showOverall() {
 func (u *UI) tell(title, msg string) {
 	u.setStatus(title + ": " + msg)
 	if u.visible {
-		showInfo(title, msg, u.win)
+		u.showDialog(infoDialog(title, msg, u.win)) // Escape closes it
 		return
 	}
 	u.send(&fyne.Notification{Title: title, Content: msg})

@@ -444,13 +444,16 @@ func envColor(e vault.Environment) color.Color {
 	return theme.Color(theme.ColorNamePrimary)
 }
 
-// showInfo shows a short message in a dialog.
-func showInfo(title, msg string, w fyne.Window) {
+// showInfo shows a short message in a dialog over w.
+func showInfo(title, msg string, w fyne.Window) { infoDialog(title, msg, w).Show() }
+
+// infoDialog is a short message with OK.
+func infoDialog(title, msg string, w fyne.Window) dialog.Dialog {
 	l := widget.NewLabel(msg)
 	l.Wrapping = fyne.TextWrapWord
 	d := dialog.NewCustom(title, "OK", l, w)
 	d.Resize(fyne.NewSize(460, 0))
-	d.Show()
+	return d
 }
 
 func plural(n int, what string) string {
