@@ -293,7 +293,8 @@ func (u *UI) newRow() fyne.CanvasObject {
 	line1 := container.NewBorder(nil, nil, nil, container.NewCenter(cd), container.New(titleLayout{}, r.title, container.NewCenter(r.env)))
 	line2 := container.NewBorder(nil, nil, nil, container.NewCenter(r.rotation), r.scopes)
 	r.box = container.New(layout.NewCustomPaddedVBoxLayout(-theme.Padding()*2), line1, line2)
-	obj := container.NewBorder(nil, nil, dot, nil, r.box)
+	// Room on the right for the list's scroll bar.
+	obj := container.NewBorder(nil, nil, dot, nil, container.New(layout.NewCustomPaddedLayout(0, 0, 0, 2*theme.Padding()), r.box))
 	u.rows[obj] = r
 	return obj
 }
