@@ -300,6 +300,9 @@ func findPasswordEntry(t *testing.T, o fyne.CanvasObject) *widget.Entry {
 	t.Helper()
 	var found *widget.Entry
 	walk(o, func(o fyne.CanvasObject) {
+		if e, ok := o.(*escEntry); ok && e.Password && found == nil {
+			found = &e.Entry
+		}
 		if e, ok := o.(*widget.Entry); ok && e.Password && found == nil {
 			found = e
 		}

@@ -123,7 +123,7 @@ func (w *rotateWizard) showStatus(st rotation.Status) {
 			buttons = append(buttons, &widget.Button{Text: "Finish", Importance: widget.HighImportance, OnTapped: w.onProve})
 		}
 	}
-	entry := widget.NewPasswordEntry()
+	entry := newEscEntry(true, func() { w.d.Hide() }) // Escape closes the wizard from the field too
 	entry.SetPlaceHolder("paste the new client secret")
 	stage := &widget.Button{Text: "Stage and prove", Importance: widget.HighImportance, OnTapped: func() { w.onStage(entry.Text, false) }}
 	if st.InProgress && st.Staged {
@@ -148,7 +148,7 @@ func (w *rotateWizard) showStatus(st rotation.Status) {
 // secretDateRow corrects the date of the current secret, for a secret
 // older than its entry in Tokentray ("secret created on ...").
 func (w *rotateWizard) secretDateRow() fyne.CanvasObject {
-	date := widget.NewEntry()
+	date := newEscEntry(false, func() { w.d.Hide() })
 	date.SetPlaceHolder("YYYY-MM-DD")
 	set := &widget.Button{Text: "Set date", OnTapped: func() {
 		day, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(date.Text), time.Local)

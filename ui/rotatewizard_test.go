@@ -195,9 +195,9 @@ func TestRotateWizardSecretDate(t *testing.T) {
 		before, _ := r.store.Get("billing")
 		r.ui.showRotate("billing")
 		d := r.top()
-		var date *widget.Entry
+		var date *escEntry
 		walk(d, func(o fyne.CanvasObject) {
-			if e, ok := o.(*widget.Entry); ok && !e.Password && date == nil {
+			if e, ok := o.(*escEntry); ok && !e.Password && date == nil {
 				date = e
 			}
 		})
@@ -266,5 +266,25 @@ func TestDetailsShowRotationInProgress(t *testing.T) {
 	test.Tap(btn)
 	if text := allText(r.top()); !strings.Contains(text, "Finish") || !strings.Contains(text, "Cancel rotation") {
 		t.Errorf("wizard on a rotation in progress: %q; want Finish and Cancel rotation", text)
+	}
+}
+
+// Escape in the wizard's secret field closes the wizard (a plain entry
+// would keep the key).
+func TestRotateWizardEscapeFromTheSecretField(t *testing.T) {
+	r := rotateRig(t, []string{"models:read"})
+	r.ui.showRotate("billing")
+	var e *escEntry
+	walk(r.top(), func(o fyne.CanvasObject) {
+		if x, ok := o.(*escEntry); ok && x.Password {
+			e = x
+		}
+	})
+	if e == nil {
+		t.Fatal("the wizard has no secret field that closes on Escape")
+	}
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if r.top() != nil {
+		t.Error("the wizard is still shown after Escape in its secret field")
 	}
 }
