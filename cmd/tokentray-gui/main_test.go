@@ -1,8 +1,19 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
 	"os/exec"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/tokentray/tokentray/demo"
+	"github.com/tokentray/tokentray/demoserver"
+	"github.com/tokentray/tokentray/vault/vaulttest"
 )
 
 func TestShellQuote(t *testing.T) {
@@ -14,5 +25,50 @@ func TestShellQuote(t *testing.T) {
 	}
 	if got := shellQuote("/root/.config/tokentray-demo"); got != "/root/.config/tokentray-demo" {
 		t.Errorf("shellQuote of a plain path = %s; want it unquoted", got)
+	}
+}
+
+// TestRunHeadless runs the headless demo on a test keyring: it prints the
+// server, the directory and the example command, the server answers while
+// it runs, and it returns once its context ends.
+func TestRunHeadless(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	dir := t.TempDir() + "/demo dir"
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		defer pw.Close()
+		done <- runHeadless(ctx, demo.Options{Dir: dir, TokenTTL: 2 * time.Minute, Keyring: vaulttest.New()}, pw)
+	}()
+	lines := bufio.NewScanner(pr)
+	var printed []string
+	for lines.Scan() {
+		printed = append(printed, lines.Text())
+		if strings.HasPrefix(lines.Text(), "  tokentray --config ") {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	out := strings.Join(printed, "\n")
+	if !strings.Contains(out, "tokens live 2m0s") || !strings.Contains(out, "tokentray --config "+shellQuote(dir)+" token chat-bot") {
+		t.Fatalf("headless demo printed %q; want the token lifetime and the example command", out)
+	}
+	first := strings.TrimPrefix(printed[0], "Demo authorization server: ")
+	u, err := url.Parse(strings.Fields(first)[0])
+	if err != nil || u.Hostname() != "127.0.0.1" {
+		t.Fatalf("server URL %q (%v); want one on 127.0.0.1", first, err)
+	}
+	resp, err := http.Get(u.String() + demoserver.MetadataPath)
+	if err != nil {
+		t.Fatalf("the demo server does not answer while the headless demo runs: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("metadata: %s; want 200", resp.Status)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("runHeadless after its context ended: %v; want nil", err)
 	}
 }
