@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -117,17 +118,53 @@ func runApp(a fyne.App, store *vault.Store, srv *agent.Server, hidden bool, titl
 	srv.Start(agent.Options{Show: u.Show, Tokens: r, OnRequest: u.AgentRequest})
 	u.SetAgent(srv.Recent)
 	go sweepTeams(ctx, store, r, a)
-	go func() {
-		<-ctx.Done()
-		u.Quit()
-	}()
 	u.Start()
-	a.Run()
+	runLoop(ctx, a, u.Quit)
 	u.Stop()
 	srv.Close()
 	stopCtx, stopCancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer stopCancel()
 	return r.Stop(stopCtx)
+}
+
+// runLoop runs a's loop until it quits. Who asks it to quit, and when:
+// until the loop starts, a ctx that ends (SIGINT, SIGTERM) calls quit once,
+// from the goroutine that watches ctx or, if the loop started first, from
+// the UI thread as it starts; quit's fyne.Do then runs on the loop. Once the
+// loop runs, those signals are Fyne's own (Run installs a handler that
+// quits) and the window's Quit comes from the UI thread. The watcher does
+// nothing after the start and is waited for before runLoop returns, so
+// nothing asks the app to quit after its loop stopped, when fyne.Do would
+// run the request inline on a dead driver.
+func runLoop(ctx context.Context, a fyne.App, quit func()) {
+	var mu sync.Mutex // guards started and asked
+	var started, asked bool
+	a.Lifecycle().SetOnStarted(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		started = true
+		if ctx.Err() != nil && !asked {
+			asked = true
+			quit()
+		}
+	})
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case <-ctx.Done():
+			mu.Lock()
+			defer mu.Unlock()
+			if !started && !asked {
+				asked = true
+				quit()
+			}
+		case <-stop:
+		}
+	}()
+	a.Run()
+	close(stop)
+	<-stopped
 }
 
 // runDemo runs the demo (`tokentray demo`): the embedded authorization
