@@ -34,9 +34,9 @@ func main() {
 }
 
 // window reports whether args ask for the window: nothing but the window's
-// own flags. Anything else, usage errors and -help included, is the command
-// line's.
+// own flags. Anything else, usage errors, -help and --version included, is
+// the command line's.
 func window(args []string) (launch.Window, bool) {
 	w, err := launch.Parse(args, io.Discard)
-	return w, err == nil
+	return w, err == nil && !w.Version
 }

@@ -31,10 +31,6 @@ import (
 	"github.com/tokentray/tokentray/vault"
 )
 
-// Version is the program version; release builds set it with
-// -ldflags "-X github.com/tokentray/tokentray/cli.Version=1.2.3".
-var Version = "0.1.0"
-
 // env is everything a command touches outside the process: the standard
 // streams, the process environment, the keyring, the network and the clock.
 // Run builds the real one; tests build their own.

@@ -23,6 +23,7 @@ import (
 	"github.com/tokentray/tokentray/agent"
 	"github.com/tokentray/tokentray/demo"
 	"github.com/tokentray/tokentray/internal/launch"
+	"github.com/tokentray/tokentray/internal/version"
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/ui"
 	"github.com/tokentray/tokentray/vault"
@@ -32,6 +33,10 @@ func main() {
 	w, err := launch.Parse(os.Args[1:], os.Stderr)
 	if err != nil {
 		os.Exit(2) // Parse has printed the problem
+	}
+	if w.Version {
+		fmt.Println(version.Line())
+		return
 	}
 	if w.Demo {
 		err = runDemo(w)

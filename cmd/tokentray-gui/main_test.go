@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -13,8 +14,54 @@ import (
 
 	"github.com/tokentray/tokentray/demo"
 	"github.com/tokentray/tokentray/demoserver"
+	"github.com/tokentray/tokentray/internal/version"
 	"github.com/tokentray/tokentray/vault/vaulttest"
 )
+
+// envTestMain makes the test binary run main with the arguments in
+// os.Args after "--", as tokentray-gui would.
+const envTestMain = "TOKENTRAY_GUI_TEST_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envTestMain) == "1" {
+		for i, a := range os.Args {
+			if a == "--" {
+				os.Args = append([]string{"tokentray-gui"}, os.Args[i+1:]...)
+				break
+			}
+		}
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runMain runs this test binary as tokentray-gui with args.
+func runMain(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], append([]string{"-test.run=^$", "--"}, args...)...)
+	cmd.Env = append(os.Environ(), envTestMain+"=1", "LANG=en_US.UTF-8")
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// TestVersion: tokentray-gui --version prints the line tokentray version
+// prints, and nothing else happens (no window, no store).
+func TestVersion(t *testing.T) {
+	t.Setenv("TOKENTRAY_CONFIG_DIR", t.TempDir()+"/never-created")
+	stdout, stderr, err := runMain(t, "--version")
+	if err != nil || stdout != version.Line()+"\n" {
+		t.Errorf("tokentray-gui --version: %q, err %v (stderr %q); want %q", stdout, err, stderr, version.Line())
+	}
+	if _, err := os.Stat(os.Getenv("TOKENTRAY_CONFIG_DIR")); !os.IsNotExist(err) {
+		t.Errorf("--version touched the configuration directory: %v", err)
+	}
+	if _, stderr, err := runMain(t, "version"); err == nil || !strings.Contains(stderr, "commands belong to tokentray") {
+		t.Errorf("tokentray-gui version: err %v, stderr %q; want a usage error that sends commands to tokentray", err, stderr)
+	}
+}
 
 func TestShellQuote(t *testing.T) {
 	for _, s := range []string{"/root/.config/tokentray-demo", "/tmp/with space", "it's", "", "$HOME;rm -rf x", "a\nb"} {

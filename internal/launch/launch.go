@@ -42,6 +42,9 @@ type Window struct {
 	// TokenTTL is the lifetime of the demo's tokens (--token-ttl, with Demo
 	// only; 0 means DefaultTokenTTL).
 	TokenTTL time.Duration
+	// Version prints the version line (package internal/version) and
+	// nothing else happens (--version).
+	Version bool
 }
 
 // Parse parses tokentray-gui's arguments, which are flags only. Problems
@@ -69,6 +72,7 @@ func parse(args []string, output io.Writer) (Window, error) {
 	fs.BoolVar(&w.Hidden, "hidden", false, "start in the tray without showing the window (as start at login does)")
 	fs.BoolVar(&w.Demo, "demo", false, "run the embedded demo server and show its three sample clients (tokentray demo)")
 	fs.BoolVar(&w.Headless, "headless", false, "with --demo: run only the server and print how to use it from the command line")
+	fs.BoolVar(&w.Version, "version", false, "print the version and exit")
 	fs.DurationVar(&w.TokenTTL, "token-ttl", 0, "with --demo: lifetime of the demo's tokens, e.g. 2m to watch refreshes happen (default 1h)")
 	if err := fs.Parse(args); err != nil {
 		return Window{}, err
@@ -99,6 +103,9 @@ func (w Window) Args() []string {
 	}
 	if w.Hidden {
 		args = append(args, "--hidden")
+	}
+	if w.Version {
+		args = append(args, "--version")
 	}
 	if w.Demo {
 		args = append(args, "--demo")

@@ -25,7 +25,8 @@ func TestParse(t *testing.T) {
 		{args: []string{"--headless"}, wantErr: "add --demo"},
 		{args: []string{"--demo", "--token-ttl", "-1m"}, wantErr: "positive duration"},
 		{args: []string{"token", "billing"}, wantErr: "commands belong to tokentray"},
-		{args: []string{"--version"}, wantErr: "not defined"},
+		{args: []string{"--version"}, want: Window{Version: true}},
+		{args: []string{"version"}, wantErr: "commands belong to tokentray"},
 	}
 	for _, tt := range tests {
 		var out strings.Builder
