@@ -12,8 +12,15 @@
 #   - binds the host's Go read-only at /usr/local/go (the README's one
 #     prerequisite) and the host's Go module download cache read-only as the
 #     first GOPROXY entry (file://), falling back to the host's own GOPROXY;
-#     the build cache is NOT shared, so every cgo build runs cold and a
-#     missing C header or library shows;
+#   - gives the root the host's Go build cache copy-on-write (an overlay:
+#     nothing written inside reaches the host's cache), so pure-Go packages
+#     the host has compiled are not compiled again, while CGO_CFLAGS carries a
+#     marker the host's builds never use: Go keys every cgo package on its C
+#     flags, so every cgo package (Fyne's GLFW and GL, sqlite, runtime/cgo) is
+#     compiled cold against the root's own headers, and every program and
+#     test binary is linked against the root's own libraries: a missing
+#     Debian package still shows. TOKENTRAY_FRESH_COLD_CACHE=1 starts from an
+#     empty build cache instead;
 #   - in a private mount and PID namespace (unshare), mounts /proc, /sys,
 #     /dev (with /dev/pts and /dev/shm) and a tmpfs /run, chroots, and runs
 #       1. the README's run command, scripts/run.sh, which finds no display
@@ -37,6 +44,7 @@
 #   TOKENTRAY_FRESH_TIMEOUT   limit for both commands together, in seconds
 #                             (default 4500; a cold run.sh alone took 60+ min
 #                             on a 2-core machine at load average 30)
+#   TOKENTRAY_FRESH_COLD_CACHE  1: do not reuse the host's build cache
 #   TOKENTRAY_FRESH_PREBUILT  names of environment variables that hold paths to
 #                             prebuilt test-service binaries (for example
 #                             "TOKENTRAY_VAULT_BIN"); each must be pure Go
@@ -129,8 +137,8 @@ fi
 # ---------------------------------------------------------------------------
 # In the private mount and PID namespaces: mount, chroot, unmount.
 if [[ ${1:-} == --namespace ]]; then
-  root=$2 goroot=$3 proxy_dir=$4 debs=$5
-  shift 5
+  root=$2 goroot=$3 proxy_dir=$4 debs=$5 gocache=$6
+  shift 6
   made=()
   unmount_all() {
     local i
@@ -157,6 +165,13 @@ if [[ ${1:-} == --namespace ]]; then
   ro_bind "$goroot" "$root/usr/local/go"
   [[ -n $proxy_dir ]] && ro_bind "$proxy_dir" "$root/var/cache/host-go-proxy"
   mnt "$root/var/cache/apt/archives" --bind "$debs"
+  if [[ -n $gocache ]]; then
+    # Copy-on-write: the upper layer lives beside the root and goes with it.
+    over=$(dirname "$root")/gocache
+    mkdir -p "$over/upper" "$over/work"
+    mnt "$root/root/.cache/go-build" -t overlay overlay \
+      -o "lowerdir=$gocache,upperdir=$over/upper,workdir=$over/work"
+  fi
   code=0
   chroot "$root" /usr/bin/env -i "$@" /bin/bash /root/check-fresh-debian.sh --inside || code=$?
   exit "$code"
@@ -298,7 +313,13 @@ if [[ -d $gomodcache/cache/download ]]; then
   inner_proxy=file:///var/cache/host-go-proxy
   [[ $goproxy != off ]] && inner_proxy+=",$goproxy"
 fi
+gocache=
+if [[ ${TOKENTRAY_FRESH_COLD_CACHE:-0} != 1 ]]; then
+  gocache=$(go env GOCACHE)
+  [[ -d $gocache ]] || gocache=
+fi
 inner_env=(HOME=/root USER=root LOGNAME=root TERM=dumb
+  CGO_CFLAGS="-O2 -g -DTOKENTRAY_FRESH_ROOT=1"
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   GOPROXY="$inner_proxy" GOSUMDB="$gosumdb" NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
 for name in ${TOKENTRAY_FRESH_PREBUILT:-}; do
@@ -312,10 +333,10 @@ for name in ${TOKENTRAY_FRESH_PREBUILT:-}; do
   say "using the prebuilt $name ($bin)"
 done
 
-say "checking commit $head in a fresh root at $root (Go: $goroot; GOPROXY=$inner_proxy)"
+say "checking commit $head in a fresh root at $root (Go: $goroot; GOPROXY=$inner_proxy; build cache: ${gocache:-empty}${gocache:+, copy-on-write, cgo cold})"
 timeout --signal=TERM --kill-after=30 "$LIMIT" \
   unshare --mount --pid --fork --kill-child --propagation private -- \
-  "$self" --namespace "$root" "$goroot" "$proxy_dir" "$CACHE/debs" "${inner_env[@]}" \
+  "$self" --namespace "$root" "$goroot" "$proxy_dir" "$CACHE/debs" "$gocache" "${inner_env[@]}" \
   > >(tee "$ART/check.log") 2>&1 &
 nspid=$!
 code=0

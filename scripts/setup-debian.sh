@@ -25,9 +25,10 @@ run_pkgs=(ca-certificates git gcc libc6-dev pkg-config libgl1-mesa-dev libx11-de
 # Debian root for check-fresh-debian.sh, the release archive and its checks
 # (xz, desktop-file-validate, xprop), the Windows cross build of the window
 # (mingw-w64), the Windows command line's test (wine64), a window manager for
-# the window benchmarks (openbox).
+# the window benchmarks (openbox); scripts/bench.sh's own tools (curl for
+# Hydra's admin API, python3 for free ports and hyperfine's JSON).
 test_pkgs=(xvfb imagemagick x11-apps xdotool xclip dunst haskell-gtk-sni-tray-utils hyperfine desktop-file-utils
-  procps debootstrap xz-utils x11-utils gcc-mingw-w64-x86-64 wine64 openbox)
+  procps debootstrap xz-utils x11-utils gcc-mingw-w64-x86-64 wine64 openbox curl python3)
 
 pkgs=("${run_pkgs[@]}")
 [[ $tests == 1 ]] && pkgs+=("${test_pkgs[@]}")
