@@ -372,6 +372,26 @@ window_figures() {
 	kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
 	echo "$(( (t1 - t0) / 1000000 )) $rss $cshown $chidden" >"$tmp/win-$tag"
 }
+# hidden_start_figures TAG CMD...: the app started hidden (--hidden, as the
+# autostart entry starts it at login): RSS after $settle s and CPU % over
+# $hidden s, with no window mapped; written to $tmp/win-TAG.
+hidden_start_figures() {
+	local tag="$1"; shift
+	local pid c0 c1 hz
+	hz="$(getconf CLK_TCK)"
+	"$@" >"$tmp/$tag.log" 2>&1 &
+	pid=$!
+	sleep "$settle"
+	kill -0 "$pid" || { echo "bench: $tag: the app exited" >&2; tail -5 "$tmp/$tag.log" >&2; return 1; }
+	if xdotool search --onlyvisible --name "^Tokentray\$" >/dev/null 2>&1; then
+		echo "bench: $tag: --hidden mapped a window" >&2; kill "$pid"; return 1
+	fi
+	local rss; rss="$(awk '/^VmRSS/{print $2/1024}' "/proc/$pid/status")"
+	c0="$(cpu_ticks "$pid")"; sleep "$hidden"; c1="$(cpu_ticks "$pid")"
+	local chidden; chidden="$(awk -v a="$c0" -v b="$c1" -v s="$hidden" -v hz="$hz" 'BEGIN{print (b-a)/hz/s*100}')"
+	kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+	echo "$rss $chidden" >"$tmp/win-$tag"
+}
 if [[ $quick == 1 ]]; then settle=2; shown=3; hidden=3; fill_n=50; else settle=10; shown=30; hidden=60; fill_n=1000; fi
 if want window; then
 	build_gui
@@ -389,6 +409,11 @@ if want window; then
 		row "window, 100 clients: CPU over ${hidden} s hidden in the tray" "$o_hidden" "$b_hidden" % "" "anchor: same bare app hidden the same way (openbox alt+F4 -> Hide); goal: under 0.2 %"
 	else
 		row "window" "" "" "" "" "not measured: see the messages above"
+	fi
+	if [[ -s "$tmp/win-ours" ]] && hidden_start_figures hidden-start "$bin" --config "$wcfg" --hidden; then
+		read -r h_rss h_cpu <"$tmp/win-hidden-start"
+		row "window, 100 clients: RSS started --hidden (login)" "$h_rss" "$o_rss" MB "" "anchor: the same app with its window shown; no window mapped"
+		row "window, 100 clients: CPU over ${hidden} s started --hidden" "$h_cpu" "$o_shown" % "" "anchor: the same app, CPU over ${shown} s shown"
 	fi
 	stop_display
 fi
