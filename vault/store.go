@@ -609,22 +609,11 @@ func (s *Store) SetSecret(name, secret string) error {
 	if err != nil {
 		return fmt.Errorf("vault: set secret of %q: %w", name, err)
 	}
-	return s.locked(func() error {
-		ix, err := s.readIndex()
-		if err != nil {
-			return err
-		}
-		i := find(ix.Clients, name)
-		if i < 0 {
-			return fmt.Errorf("vault: set secret of %q: %w", name, ErrNoClient)
-		}
-		if err := s.finishSwitchLocked(&ix, i); err != nil {
-			return fmt.Errorf("vault: set secret of %q: %w", name, err)
-		}
+	return s.withSecretChange("set secret", name, func(ix *index, i int) error {
 		// The new secret goes to its own item first, marked in the index.
 		ix.Pending = dropKeys(ix.Pending, newSecretKey(name))
 		ix.Clients[i].SecretSwitch = &SecretSwitch{From: kindNewSecret, At: s.now().UTC()}
-		if err := s.write(ix); err != nil {
+		if err := s.write(*ix); err != nil {
 			return err
 		}
 		if err := s.keyring.Set(newSecretKey(name), secret); err != nil {
@@ -632,14 +621,35 @@ func (s *Store) SetSecret(name, secret string) error {
 			// completes after its timeout.
 			ix.Clients[i].SecretSwitch = nil
 			ix.Pending = addKeys(ix.Pending, newSecretKey(name))
-			_ = s.write(ix)
+			_ = s.write(*ix)
 			return fmt.Errorf("vault: set secret of %q: %w", name, err)
 		}
 		var pe *PartialError
-		if err := s.switchSecretLocked(&ix, i, secret); err != nil && !errors.As(err, &pe) {
+		if err := s.switchSecretLocked(ix, i, secret); err != nil && !errors.As(err, &pe) {
 			return fmt.Errorf("vault: set secret of %q: %w", name, err)
 		}
 		return nil // a copy left over is listed for deletion: no concern of the caller
+	})
+}
+
+// withSecretChange runs change under the store's lock with the index read
+// and the client NAME found in it, after finishing any secret switch of that
+// client a kill interrupted: a secret change never starts from a half-made
+// one. what names the change in errors ("set secret of NAME: ...").
+func (s *Store) withSecretChange(what, name string, change func(ix *index, i int) error) error {
+	return s.locked(func() error {
+		ix, err := s.readIndex()
+		if err != nil {
+			return err
+		}
+		i := find(ix.Clients, name)
+		if i < 0 {
+			return fmt.Errorf("vault: %s of %q: %w", what, name, ErrNoClient)
+		}
+		if err := s.finishSwitchLocked(&ix, i); err != nil {
+			return fmt.Errorf("vault: %s of %q: %w", what, name, err)
+		}
+		return change(&ix, i)
 	})
 }
 
@@ -774,25 +784,14 @@ func (s *Store) SetNextSecret(name, secret string) error {
 	if err != nil {
 		return fmt.Errorf("vault: stage secret of %q: %w", name, err)
 	}
-	return s.locked(func() error {
-		ix, err := s.readIndex()
-		if err != nil {
-			return err
-		}
-		i := find(ix.Clients, name)
-		if i < 0 {
-			return fmt.Errorf("vault: stage secret of %q: %w", name, ErrNoClient)
-		}
-		if err := s.finishSwitchLocked(&ix, i); err != nil {
-			return fmt.Errorf("vault: stage secret of %q: %w", name, err)
-		}
+	return s.withSecretChange("stage secret", name, func(ix *index, i int) error {
 		wasRotating := !ix.Clients[i].RotationStartedAt.IsZero()
 		if !wasRotating || slices.Contains(ix.Pending, nextSecretKey(name)) {
 			if !wasRotating {
 				ix.Clients[i].RotationStartedAt = s.now().UTC()
 			}
 			ix.Pending = dropKeys(ix.Pending, nextSecretKey(name))
-			if err := s.write(ix); err != nil {
+			if err := s.write(*ix); err != nil {
 				return err
 			}
 		}
@@ -802,7 +801,7 @@ func (s *Store) SetNextSecret(name, secret string) error {
 				// call completes after its timeout.
 				ix.Clients[i].RotationStartedAt = time.Time{}
 				ix.Pending = addKeys(ix.Pending, nextSecretKey(name))
-				_ = s.write(ix)
+				_ = s.write(*ix)
 			}
 			return fmt.Errorf("vault: stage secret of %q: %w", name, err)
 		}
