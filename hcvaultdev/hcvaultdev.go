@@ -14,11 +14,9 @@
 package hcvaultdev
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -248,49 +246,11 @@ func (s *Server) RequestsBy(token string) []Request {
 // and a JSON body, expects one of want (default: any 2xx) and decodes the
 // answer into out when non-nil.
 func (s *Server) Do(method, path, token string, in, out any, want ...int) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, s.DirectURL()+path, body)
-	if err != nil {
-		return err
-	}
+	var h http.Header
 	if token != "" {
-		req.Header.Set("X-Vault-Token", token)
+		h = http.Header{"X-Vault-Token": {token}}
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return err
-	}
-	ok := resp.StatusCode/100 == 2
-	if len(want) > 0 {
-		ok = false
-		for _, w := range want {
-			ok = ok || resp.StatusCode == w
-		}
-	}
-	if !ok {
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
-	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("%s %s: %w", method, path, err)
-		}
-	}
-	return nil
+	return testproc.CallJSON(s.http, method, s.DirectURL(), path, h, in, out, want...)
 }
 
 // must runs Do with the root token and fails the test on error.
