@@ -37,9 +37,13 @@ type Refresher struct {
 	sf      singleflight.Group // one fetch per client and scope set in this process
 	flights flightCount        // fetches running, for Stop to wait on
 
-	sweepMu  sync.Mutex // serialises sweeps; guards lastMono and lastWall
-	lastMono time.Time  // time.Now() at the last sweep (monotonic reading)
-	lastWall time.Time  // wall clock at the last sweep
+	// sweepTurn holds a token while a sweep runs, so sweeps (the
+	// scheduler's and Sweep's) run one at a time; a channel rather than a
+	// mutex so that a sweep waiting its turn gives up when its context ends.
+	// The holder owns lastMono and lastWall.
+	sweepTurn chan struct{}
+	lastMono  time.Time // time.Now() at the last sweep (monotonic reading)
+	lastWall  time.Time // wall clock at the last sweep
 
 	mu      sync.Mutex // guards the fields below
 	clients map[string]*entry
@@ -116,12 +120,13 @@ func New(opts Options) *Refresher {
 		opts.RotationInterval = 24 * time.Hour
 	}
 	r := &Refresher{
-		opts:    opts,
-		store:   opts.Store,
-		hc:      opts.HTTPClient,
-		log:     opts.Logger.With("pkg", "refresher"),
-		clients: map[string]*entry{},
-		subs:    map[*Subscription]struct{}{},
+		opts:      opts,
+		store:     opts.Store,
+		hc:        opts.HTTPClient,
+		log:       opts.Logger.With("pkg", "refresher"),
+		clients:   map[string]*entry{},
+		subs:      map[*Subscription]struct{}{},
+		sweepTurn: make(chan struct{}, 1),
 	}
 	r.fetchCtx, r.fetchCancel = context.WithCancel(context.Background())
 	return r

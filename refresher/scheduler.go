@@ -12,37 +12,24 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// scheduler runs the sweeps (on cron, and at the next due instant) and the
-// rotation checks between Start and Stop.
+// scheduler runs the sweeps and the rotation checks between Start and
+// Stop. One goroutine (loop) runs every sweep, so sweeps never overlap:
+// cron's periodic job, the timer of the next due instant and a change of
+// the client list only wake it, and wake-ups that come while a sweep runs
+// fold into one sweep after it.
 type scheduler struct {
 	cron   *cron.Cron
 	ctx    context.Context // cancelled by Stop: ends the loop and its sweeps
 	cancel context.CancelFunc
-	wake   chan struct{}  // kick: sweep now (buffered 1)
-	rearm  chan time.Time // the next due instant found by a cron sweep (buffered 1)
+	wake   chan struct{}  // sweep as soon as possible (buffered 1)
 	wg     sync.WaitGroup // the loop goroutine
 }
 
-// kick asks for a sweep as soon as possible.
+// kick asks the loop for a sweep; it never blocks.
 func (s *scheduler) kick() {
 	select {
 	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-// setNext hands the loop the next due instant, replacing an older one.
-func (s *scheduler) setNext(t time.Time) {
-	for {
-		select {
-		case s.rearm <- t:
-			return
-		default:
-		}
-		select {
-		case <-s.rearm:
-		default:
-		}
+	default: // a sweep is asked for already
 	}
 }
 
@@ -71,22 +58,14 @@ func (r *Refresher) Start(ctx context.Context) error {
 	}
 	lg := cronLogger{r.log}
 	s := &scheduler{
-		cron: cron.New(
-			cron.WithChain(cron.Recover(lg), cron.SkipIfStillRunning(lg)),
-			cron.WithLogger(lg),
-		),
-		wake:  make(chan struct{}, 1),
-		rearm: make(chan time.Time, 1),
+		cron: cron.New(cron.WithChain(cron.Recover(lg)), cron.WithLogger(lg)),
+		wake: make(chan struct{}, 1),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	r.sched = s
 	r.mu.Unlock()
 
-	if _, err := s.cron.AddFunc(every(r.opts.SweepInterval), func() {
-		if next, ok := r.trySweep(s.ctx); ok {
-			s.setNext(next)
-		}
-	}); err != nil {
+	if _, err := s.cron.AddFunc(every(r.opts.SweepInterval), s.kick); err != nil {
 		r.abort(s)
 		return fmt.Errorf("refresher: start: schedule sweeps: %w", err)
 	}
@@ -124,33 +103,22 @@ func (r *Refresher) abort(s *scheduler) {
 	s.cancel()
 }
 
-// loop runs sweeps when kicked and at the next due instant.
+// loop runs every sweep of the scheduler: when woken, and at the instant
+// the next client comes due.
 func (r *Refresher) loop(s *scheduler) {
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	arm := func(next time.Time) {
-		timer.Stop()
-		if next.IsZero() {
-			return
-		}
-		timer.Reset(max(next.Sub(r.now()), 0))
-	}
+	due := time.NewTimer(time.Hour)
+	due.Stop()
+	defer due.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-s.wake:
-		case <-timer.C:
-		case next := <-s.rearm:
-			arm(next)
-			continue
+		case <-due.C:
 		}
-		if next, ok := r.trySweep(s.ctx); ok {
-			arm(next)
-		} else {
-			// A cron sweep is running; look again shortly.
-			arm(r.now().Add(time.Second))
+		due.Stop()
+		if next := r.autoSweep(s.ctx); !next.IsZero() {
+			due.Reset(max(next.Sub(r.now()), 0))
 		}
 	}
 }
@@ -191,29 +159,39 @@ func (r *Refresher) Stop(ctx context.Context) error {
 // with at most MaxInFlight fetches at a time, and publishes the states that
 // changed with time. After a wall-clock jump (suspend, clock change) every
 // client whose token is not fresh is re-checked at once. It returns the
-// number of clients that were due. The scheduler calls it; it is exported
-// for "refresh all" and benchmarks.
+// number of clients that were due. It waits for a sweep already running
+// (sweeps never overlap) and returns 0 when ctx ends before its turn. It is
+// exported for "refresh all" and benchmarks; the scheduler runs its own.
 func (r *Refresher) Sweep(ctx context.Context) int {
-	r.sweepMu.Lock()
-	defer r.sweepMu.Unlock()
-	n, _ := r.sweepLocked(ctx, false)
+	n, _ := r.sweep(ctx, false)
 	return n
 }
 
-// trySweep runs one sweep unless one is running already, and returns the
-// next instant a client comes due (zero when none).
-func (r *Refresher) trySweep(ctx context.Context) (time.Time, bool) {
-	if !r.sweepMu.TryLock() {
-		r.log.Debug("sweep skipped: the previous one is still running")
-		return time.Time{}, false
+// autoSweep runs one sweep of the scheduler and returns the next instant a
+// client comes due (zero when none). It waits for a Sweep running on
+// another goroutine.
+func (r *Refresher) autoSweep(ctx context.Context) time.Time {
+	_, next := r.sweep(ctx, true)
+	return next
+}
+
+// sweep runs sweepLocked when its turn comes, one sweep at a time; it
+// returns zeros when ctx ends first.
+func (r *Refresher) sweep(ctx context.Context, auto bool) (int, time.Time) {
+	select {
+	case r.sweepTurn <- struct{}{}:
+	case <-ctx.Done():
+		return 0, time.Time{}
 	}
-	defer r.sweepMu.Unlock()
-	_, next := r.sweepLocked(ctx, true)
-	return next, true
+	defer func() { <-r.sweepTurn }()
+	r.log.Debug("sweep started", "auto", auto)
+	n, next := r.sweepLocked(ctx, auto)
+	r.log.Debug("sweep done", "due", n, "next", next)
+	return n, next
 }
 
 // detectJump compares wall-clock and monotonic time elapsed since the last
-// sweep. r.sweepMu is held.
+// sweep. The caller holds r.sweepTurn.
 func (r *Refresher) detectJump() (time.Duration, bool) {
 	mono := time.Now()
 	wall := r.opts.Now().Round(0)
@@ -228,7 +206,7 @@ func (r *Refresher) detectJump() (time.Duration, bool) {
 	return 0, false
 }
 
-// sweepLocked is Sweep under r.sweepMu. auto (the scheduler's own sweeps)
+// sweepLocked is a sweep, its caller holding r.sweepTurn. auto (the scheduler's own sweeps)
 // refreshes a token no earlier than autoDueAt.
 func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time) {
 	dueAt := func(s *slot) time.Time {
