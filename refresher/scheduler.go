@@ -206,8 +206,10 @@ func (r *Refresher) detectJump() (time.Duration, bool) {
 	return 0, false
 }
 
-// sweepLocked is a sweep, its caller holding r.sweepTurn. auto (the scheduler's own sweeps)
-// refreshes a token no earlier than autoDueAt.
+// sweepLocked is a sweep, its caller holding r.sweepTurn. auto (the
+// scheduler's own sweeps) refreshes a token no earlier than autoDueAt. It
+// returns the number of clients that were due and the next instant one
+// comes due (zero when none, or when ctx ended).
 func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time) {
 	dueAt := func(s *slot) time.Time {
 		if auto {
@@ -215,6 +217,30 @@ func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time)
 		}
 		return s.dueAt
 	}
+	jump := r.catchUp(auto)
+	due, next := r.dueClients(r.now(), jump, dueAt)
+	if len(due) == 0 {
+		return 0, next
+	}
+	if !r.refreshEach(ctx, due) {
+		return len(due), time.Time{}
+	}
+	// Due instants changed with the fetches: look again.
+	now := r.now()
+	next = earliest(next, r.nextDueOf(due, now, dueAt))
+	if !next.IsZero() && next.Before(now) {
+		next = now
+	}
+	return len(due), next
+}
+
+// catchUp brings the refresher up to date before a sweep looks at the
+// clients: after a wall-clock jump it moves tokens and retry times and
+// re-checks rotation; a scheduled sweep (auto) re-reads the client list
+// when another process (the command line) changed the store, or when a
+// held client waits for a new secret or an edit another process may have
+// made. It reports whether the clock jumped.
+func (r *Refresher) catchUp(auto bool) bool {
 	jumpBy, jump := r.detectJump()
 	if jump {
 		r.log.Info("clock jump detected: re-checking every client", "jump", jumpBy.Round(time.Second))
@@ -222,22 +248,19 @@ func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time)
 		r.checkRotation()
 	}
 	if auto && (r.indexChanged() || r.anyHeld()) {
-		// Another process (the command line) changed the store, or a held
-		// client waits for a new secret or an edit another process may have
-		// made.
 		if _, err := r.reload(); err != nil {
 			r.log.Warn("cannot re-read the client list", "err", err)
 		}
 	}
-	now := r.now()
-	var due []string
-	var next time.Time
-	soonest := func(t time.Time) {
-		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
-			next = t
-		}
-	}
+	return jump
+}
+
+// dueClients publishes the states whose phase changed with time, and
+// returns the clients due at now and the earliest instant another one
+// comes due. After a clock jump every token that is not fresh is due.
+func (r *Refresher) dueClients(now time.Time, jump bool, dueAt func(*slot) time.Time) (due []string, next time.Time) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	for name, e := range r.clients {
 		if r.phaseOf(e, now) != e.last.Phase {
 			r.publishLocked(e)
@@ -249,7 +272,7 @@ func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time)
 		case s.inFlight || (s.held && s.nextAttempt.IsZero()):
 		case s.err != nil:
 			if now.Before(s.nextAttempt) {
-				soonest(s.nextAttempt)
+				next = earliest(next, s.nextAttempt)
 			} else {
 				due = append(due, name)
 			}
@@ -258,49 +281,62 @@ func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time)
 		case !now.Before(dueAt(s)) || (jump && !r.fresh(s.tok, now, 0)):
 			due = append(due, name)
 		default:
-			soonest(dueAt(s))
+			next = earliest(next, dueAt(s))
 		}
 	}
-	r.mu.Unlock()
-	if len(due) == 0 {
-		return 0, next
-	}
+	return due, next
+}
+
+// refreshEach refreshes the due clients, at most MaxInFlight at a time. It
+// reports false when ctx ended before every refresh started.
+func (r *Refresher) refreshEach(ctx context.Context, due []string) bool {
 	sem := make(chan struct{}, r.opts.MaxInFlight)
 	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, name := range due {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			wg.Wait()
-			return len(due), time.Time{}
+			return false
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			r.refreshDue(ctx, name)
 		})
 	}
-	wg.Wait()
-	// Due instants changed with the fetches: look again.
+	return true
+}
+
+// nextDueOf is the earliest instant one of the named clients comes due
+// again after their refreshes (zero when none will on its own).
+func (r *Refresher) nextDueOf(names []string, now time.Time, dueAt func(*slot) time.Time) time.Time {
 	r.mu.Lock()
-	now = r.now()
-	for _, name := range due {
+	defer r.mu.Unlock()
+	var next time.Time
+	for _, name := range names {
 		e, ok := r.clients[name]
 		if !ok {
 			continue
 		}
-		if s, ok := e.slots[""]; ok && (!s.held || !s.nextAttempt.IsZero()) && !s.inFlight {
-			if s.err != nil {
-				soonest(s.nextAttempt)
-			} else if usable(s.tok, now, 0) {
-				soonest(dueAt(s))
-			}
+		s, ok := e.slots[""]
+		if !ok || s.inFlight || (s.held && s.nextAttempt.IsZero()) {
+			continue
+		}
+		if s.err != nil {
+			next = earliest(next, s.nextAttempt)
+		} else if usable(s.tok, now, 0) {
+			next = earliest(next, dueAt(s))
 		}
 	}
-	r.mu.Unlock()
-	if !next.IsZero() && next.Before(now) {
-		next = now
+	return next
+}
+
+// earliest is the earlier of a and b, a zero time meaning none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
 	}
-	return len(due), next
+	return a
 }
 
 // anyHeld reports whether some client waits for a change (rejected or
@@ -362,7 +398,7 @@ func (r *Refresher) refreshDue(ctx context.Context, name string) {
 		r.mu.Unlock()
 		return
 	}
-	_, err := r.fetch(ctx, name, "", nil, requested, TokenOptions{}, true)
+	_, err := r.fetch(ctx, fetchRequest{name: name, requested: requested, replace: true})
 	if err != nil {
 		r.log.Debug("scheduled refresh failed", "client", name, "err", err)
 	}
