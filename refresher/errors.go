@@ -136,9 +136,9 @@ func (e *Error) Words() Words {
 			Action: ActionWait}
 		switch {
 		case e.Retrying && !e.RetryAt.IsZero():
-			w.Fix = "nothing to do: Tokentray retries at " + clock(e.RetryAt)
+			w.Fix = "nothing to do: Tokentray retries at " + timeOfDay(e.RetryAt)
 		case !e.RetryAt.IsZero():
-			w.Fix = "the server asks to wait: try again after " + clock(e.RetryAt)
+			w.Fix = "the server asks to wait: try again after " + timeOfDay(e.RetryAt)
 		default:
 			w.Fix = "wait a minute, then try again"
 		}
@@ -151,7 +151,7 @@ func (e *Error) Words() Words {
 			w.Fix = e.fix
 		}
 		if e.Retrying && !e.RetryAt.IsZero() {
-			w.Fix = joinFix(e.fix, "Tokentray retries at "+clock(e.RetryAt))
+			w.Fix = joinFix(e.fix, "Tokentray retries at "+timeOfDay(e.RetryAt))
 		}
 	case ClassEndpoint:
 		w = Words{Title: "Wrong token URL",
@@ -290,12 +290,12 @@ func (e *Error) validUntilText() string {
 	if e.ValidUntil.IsZero() {
 		return ""
 	}
-	return "; the last good token stays valid until " + clock(e.ValidUntil)
+	return "; the last good token stays valid until " + timeOfDay(e.ValidUntil)
 }
 
-// clock formats a time for a message: local clock time with the date when
-// it is not today.
-func clock(t time.Time) string {
+// timeOfDay formats an instant for a message: the local time of day, with
+// the date when it is not today.
+func timeOfDay(t time.Time) string {
 	t = t.Local()
 	y, m, d := t.Date()
 	ny, nm, nd := time.Now().Local().Date()

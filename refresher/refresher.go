@@ -240,7 +240,7 @@ func scopeSet(c vault.Client, asked []string) (set, requested []string, err *Err
 }
 
 // resultOf builds a Result from a slot.
-func resultOf(s *slot, src Source, requested []string) Result {
+func resultOf(s *slot, src Origin, requested []string) Result {
 	return Result{
 		Token:     s.tok,
 		Source:    src,
