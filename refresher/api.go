@@ -5,12 +5,6 @@
 // and publishes per-client state snapshots to subscribers. It knows nothing
 // of Fyne.
 //
-// api.go holds the contract other packages (cli, ui, demo) code against:
-// its types, and the methods documented in the other files of the package
-// (refresher.go: New, Token; state.go: States, State, Subscribe, Reload,
-// Close; scheduler.go: Start, Stop, Sweep; exchange.go: Exchange,
-// NewHTTPClient; errors.go: Error). Signatures change only by agreement.
-//
 // For tests, everything that touches the outside is injectable: the HTTP
 // client (Options.HTTPClient; an in-memory http.RoundTripper works inside
 // testing/synctest bubbles), the wall clock (Options.Now), the store and
