@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/authproxy"
+	"github.com/tokentray/tokentray/demo"
 	"github.com/tokentray/tokentray/demoserver"
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/vault"
@@ -31,7 +32,7 @@ func TestProxyWithRealTokenServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Seed(st); err != nil {
+	if err := demo.Seed(srv, st); err != nil {
 		t.Fatal(err)
 	}
 	name := srv.Clients()[0].Name

@@ -1,7 +1,8 @@
 // Package cli is Tokentray's command line: the commands scripts, cron jobs
 // and terminals use on the same store as the window (token, header, exec,
 // list, status, add, edit, remove, set-secret, rotate, refresh, inspect,
-// doctor, export, import, version). One file per command.
+// doctor, export, import, autostart, team, demo, version). One file per
+// command.
 //
 // Run is the entry point. Machine output goes to stdout, messages to
 // stderr, and every command exits with the same codes (see ExitCode). The
@@ -23,15 +24,12 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/internal/launch"
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/teamkv"
 	"github.com/tokentray/tokentray/textsafe"
 	"github.com/tokentray/tokentray/vault"
 )
-
-// Version is the program version; release builds set it with
-// -ldflags "-X github.com/tokentray/tokentray/cli.Version=1.2.3".
-var Version = "0.1.0"
 
 // env is everything a command touches outside the process: the standard
 // streams, the process environment, the keyring, the network and the clock.
@@ -40,11 +38,12 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	environ        func() []string        // the environment a child of exec starts from
-	keyring        vault.Keyring          // nil: the OS keyring, under the service recorded for the directory
-	httpClient     *http.Client           // token requests; nil: the refresher's default
-	now            func() time.Time       // nil: time.Now
-	executable     func() (string, error) // this program's path for autostart; nil: autostart.Executable
+	environ        func() []string           // the environment a child of exec starts from
+	keyring        vault.Keyring             // nil: the OS keyring, under the service recorded for the directory
+	httpClient     *http.Client              // token requests; nil: the refresher's default
+	now            func() time.Time          // nil: time.Now
+	executable     func() (string, error)    // this program's path for autostart; nil: autostart.Executable
+	openWindow     func(launch.Window) error // starts tokentray-gui; nil: launch.Exec
 }
 
 // Run runs the command line with args (without the program name) and
@@ -95,6 +94,7 @@ var commandTable = []struct {
 	{"export", (*app).exportCommand},
 	{"import", (*app).importCommand},
 	{"autostart", (*app).autostartCommand},
+	{"demo", (*app).demoCommand},
 	{"version", (*app).versionCommand},
 	{"team", (*app).teamCommand},
 }

@@ -54,6 +54,12 @@ func signalChild() {
 // client-credentials grant. It issues unsigned JWT-shaped tokens with a
 // space-separated scope claim, and remembers every token it issued so the
 // tests can look for them in output.
+//
+// Not demoserver: the tests need what it does not give. checkLeaks needs
+// every token issued (to find one in output that must not hold it), the
+// --param tests read the last request's whole form, and failWith shapes
+// answers demoserver never sends (a 5xx with a plain-text body). The
+// refresher, authproxy, demo and interop tests run on demoserver itself.
 type tokenServer struct {
 	*httptest.Server
 	mu       sync.Mutex          // guards the fields below

@@ -89,7 +89,7 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 	if err := srv.Start(ctx); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	if err := srv.Seed(store); err != nil {
+	if err := Seed(srv, store); err != nil {
 		_ = srv.Close()
 		return nil, fmt.Errorf("demo: %w", err)
 	}

@@ -4,11 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
-
-	"github.com/tokentray/tokentray/vault"
 )
 
 // AuthMethod says how a client may authenticate at the token endpoint.
@@ -39,8 +36,8 @@ type Client struct {
 	// Auth is how the client may authenticate; "" means AuthBoth.
 	Auth AuthMethod
 	// SecretSetAt is when the secret was "set" at the provider. The server
-	// ignores it; the demo store records it as vault.Client.SecretSetAt so
-	// that rotation warnings show.
+	// ignores it; package demo stores it as the secret's date so that
+	// rotation warnings show.
 	SecretSetAt time.Time
 }
 
@@ -57,29 +54,6 @@ func (c Client) auth() AuthMethod {
 		return AuthBoth
 	}
 	return c.Auth
-}
-
-// VaultClient returns the client as the store keeps it (without its secret),
-// pointed at tokenURL (usually Server.TokenURL()). The auth style follows the
-// client's auth method (AuthBoth becomes vault.AuthAuto).
-func (c Client) VaultClient(tokenURL string) vault.Client {
-	style := vault.AuthAuto
-	switch c.auth() {
-	case AuthBasic:
-		style = vault.AuthHeader
-	case AuthPost:
-		style = vault.AuthBody
-	}
-	return vault.Client{
-		Name:        c.Name,
-		ClientID:    c.ID,
-		TokenURL:    tokenURL,
-		Scopes:      slices.Clone(c.Scopes),
-		AuthStyle:   style,
-		SecretSetAt: c.SecretSetAt,
-		CreatedAt:   c.SecretSetAt,
-		Notes:       "demo client of the embedded demo server",
-	}
 }
 
 func (c Client) validate() error {

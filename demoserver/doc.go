@@ -18,7 +18,7 @@
 //
 //	s, err := demoserver.New(demoserver.Options{TokenTTL: ttl}) // DefaultClients()
 //	err = s.Start(ctx)              // 127.0.0.1, a free port
-//	err = s.Seed(demoStore)         // clients, secrets, SecretSetAt into the demo's store
+//	err = demo.Seed(s, demoStore)   // package demo: clients, secrets, SecretSetAt into the demo's store
 //	menu := s.Actions()             // toggles for the demo's trouble menu
 //	defer s.Close()
 //

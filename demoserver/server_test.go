@@ -23,7 +23,6 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/tokentray/tokentray/jwtinfo"
-	"github.com/tokentray/tokentray/vault"
 )
 
 // testKey is one RSA key shared by the tests' servers, so each starts fast.
@@ -703,15 +702,14 @@ func TestDefaultClients(t *testing.T) {
 	now := time.Now()
 	got := DefaultClients()
 	want := []struct {
-		name     string
-		scopes   []string
-		age      time.Duration
-		style    vault.AuthStyle
-		rotation vault.RotationState
+		name   string
+		scopes []string
+		age    time.Duration
+		auth   AuthMethod
 	}{
-		{"chat-bot", []string{"chat:invoke", "models:read"}, DueSoonAge, vault.AuthAuto, vault.RotationDueSoon},
-		{"data-sync", []string{"datasets:read", "files:read"}, OverdueAge, vault.AuthBody, vault.RotationOverdue},
-		{"org-admin", []string{"org:admin"}, FreshAge, vault.AuthHeader, vault.RotationOK},
+		{"chat-bot", []string{"chat:invoke", "models:read"}, DueSoonAge, AuthBoth},
+		{"data-sync", []string{"datasets:read", "files:read"}, OverdueAge, AuthPost},
+		{"org-admin", []string{"org:admin"}, FreshAge, AuthBasic},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d clients; want %d", len(got), len(want))
@@ -734,15 +732,8 @@ func TestDefaultClients(t *testing.T) {
 		if strings.Contains(c.String(), c.Secret) || strings.Contains(c.GoString(), c.Secret) {
 			t.Errorf("%s: String() or GoString() shows the secret", c.Name)
 		}
-		vc := c.VaultClient("http://127.0.0.1:1234/oauth2/token")
-		if _, err := vc.Normalize(); err != nil {
-			t.Errorf("%s: VaultClient does not validate: %v", c.Name, err)
-		}
-		if vc.AuthStyle != w.style || vc.Environment() != vault.EnvTest || !vc.SecretSetAt.Equal(c.SecretSetAt) || vc.ClientID != c.ID {
-			t.Errorf("%s: VaultClient = %+v; want style %s, test environment, SecretSetAt %v", c.Name, vc, w.style, c.SecretSetAt)
-		}
-		if got := vault.Rotation(vc.SecretSetAt, now, vault.DefaultRotationPolicy).State; got != w.rotation {
-			t.Errorf("%s: rotation state %s; want %s", c.Name, got, w.rotation)
+		if c.Auth != w.auth {
+			t.Errorf("%s: auth %q; want %q", c.Name, c.Auth, w.auth)
 		}
 	}
 

@@ -19,10 +19,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -34,6 +32,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokentray/tokentray/internal/testproc"
 )
 
 // Environment variables read by Start.
@@ -57,11 +57,9 @@ type Server struct {
 	proxy     *httptest.Server
 	http      *http.Client
 
-	mu       sync.Mutex // guards the fields below
-	requests []Request  // requests seen by the proxy, in order
-	cmd      *exec.Cmd  // nil once stopped
-	exited   chan error
-	out      *lockedBuffer
+	mu       sync.Mutex     // guards the fields below
+	requests []Request      // requests seen by the proxy, in order
+	proc     *testproc.Proc // nil once stopped
 }
 
 // Request is one request as the proxy saw it: no token, no body.
@@ -109,79 +107,12 @@ func Start(t testing.TB) *Server {
 // binary finds the Vault binary, or skips or fails t.
 func binary(t testing.TB) string {
 	t.Helper()
-	bin := os.Getenv(EnvBin)
-	if bin == "" {
-		root, err := moduleRoot()
-		if err != nil {
-			missing(t, fmt.Sprintf("hcvaultdev: %v", err))
-			return ""
-		}
-		bin = filepath.Join(root, "bin", "vault")
-	}
-	if fi, err := os.Stat(bin); err != nil || fi.IsDir() {
-		missing(t, fmt.Sprintf("hcvaultdev: no Vault binary at %s: run scripts/build-vault.sh (or set %s)", bin, EnvBin))
-		return ""
-	}
-	return bin
-}
-
-func missing(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv(EnvRequire) == "1" {
-		t.Fatal(msg + " (" + EnvRequire + "=1)")
-	}
-	t.Skip(msg)
-}
-
-// moduleRoot walks up from the working directory to the go.mod that is not
-// inside tools/ (Vault's own module lives in tools/vault).
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil && filepath.Base(filepath.Dir(dir)) != "tools" {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// lockedBuffer collects Vault's output for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return testproc.Binary(t, EnvBin, EnvRequire, filepath.Join("bin", "vault"), "hcvaultdev: run scripts/build-vault.sh")
 }
 
 // start runs the server on a new free port and waits until it is ready.
 func (s *Server) start() error {
-	port, err := freePort()
+	port, err := testproc.FreePort()
 	if err != nil {
 		return err
 	}
@@ -194,69 +125,44 @@ func (s *Server) start() error {
 	// The root token goes in the environment, not on the command line.
 	cmd.Env = append(os.Environ(), "HOME="+home, "VAULT_DEV_ROOT_TOKEN_ID="+s.rootToken,
 		"VAULT_DISABLE_MLOCK=true", "SKIP_SETCAP=1")
-	setProcAttr(cmd)
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", s.bin, err)
+	proc, err := testproc.Start("vault", cmd)
+	if err != nil {
+		return err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	s.mu.Lock()
-	s.cmd, s.exited, s.out = cmd, exited, out
+	s.proc = proc
 	s.mu.Unlock()
-	if err := s.waitReady(exited); err != nil {
+	// /v1/sys/health answers 200 once initialised, unsealed and active.
+	if err := proc.WaitReady(time.Minute, s.healthy); err != nil {
 		s.Stop()
-		return fmt.Errorf("%w; vault said:\n%s", err, out.String())
+		return fmt.Errorf("%w; vault said:\n%s", err, proc.Output())
 	}
 	return nil
 }
 
-// waitReady polls /v1/sys/health until it answers 200 (initialised,
-// unsealed, active), Vault exits, or a minute passes.
-func (s *Server) waitReady(exited <-chan error) error {
-	deadline := time.NewTimer(time.Minute)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if resp, err := s.http.Get("http://" + s.addr + "/v1/sys/health"); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case err := <-exited:
-			return fmt.Errorf("vault exited before it was ready: %v", err)
-		case <-deadline.C:
-			return errors.New("vault not ready within a minute")
-		case <-tick.C:
-		}
+func (s *Server) healthy() bool {
+	resp, err := s.http.Get("http://" + s.addr + "/v1/sys/health")
+	if err != nil {
+		return false
 	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // Stop stops the Vault server (its data is gone: dev mode keeps it in
-// memory). The proxy stays and answers 502 until Restart. Stopping twice is
-// harmless.
+// memory). The proxy stays and answers 502. Stopping twice is harmless.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	cmd, exited, out := s.cmd, s.exited, s.out
-	s.cmd = nil
+	proc := s.proc
+	s.proc = nil
 	s.mu.Unlock()
-	if cmd == nil {
+	if proc == nil {
 		return
 	}
-	_ = cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-	}
+	proc.Stop()
 	if s.t.Failed() {
-		s.t.Logf("vault output:\n%s", out.String())
+		s.t.Logf("vault output:\n%s", proc.Output())
 	}
 }
 
@@ -264,7 +170,7 @@ func (s *Server) Stop() {
 func (s *Server) Running() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cmd != nil
+	return s.proc != nil
 }
 
 // startProxy puts the counting reverse proxy in front of Vault.

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -32,6 +31,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokentray/tokentray/internal/testproc"
 )
 
 // Environment variables read by Start.
@@ -133,7 +134,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 	)
 	for range 3 {
 		s, lastErr = start(t, bin, o)
-		if !errors.Is(lastErr, errExited) {
+		if !errors.Is(lastErr, testproc.ErrExited) {
 			break
 		}
 	}
@@ -149,56 +150,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 // binary finds the Hydra binary, or skips or fails t.
 func binary(t testing.TB) string {
 	t.Helper()
-	bin := os.Getenv(EnvBin)
-	if bin == "" {
-		root, err := moduleRoot()
-		if err != nil {
-			missing(t, fmt.Sprintf("hydratest: %v", err))
-			return ""
-		}
-		bin = filepath.Join(root, "bin", "hydra")
-	}
-	if fi, err := os.Stat(bin); err != nil || fi.IsDir() {
-		missing(t, fmt.Sprintf("hydratest: no Hydra binary at %s: run scripts/build-hydra.sh (or set %s)", bin, EnvBin))
-		return ""
-	}
-	return bin
-}
-
-func missing(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv(EnvRequire) == "1" {
-		t.Fatal(msg + " (" + EnvRequire + "=1)")
-	}
-	t.Skip(msg)
-}
-
-// moduleRoot walks up from the working directory to the go.mod that is not
-// inside tools/ (Hydra's own module lives in tools/hydra).
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil && filepath.Base(filepath.Dir(dir)) != "tools" {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return testproc.Binary(t, EnvBin, EnvRequire, filepath.Join("bin", "hydra"), "hydratest: run scripts/build-hydra.sh")
 }
 
 // config is Hydra's configuration file for the given ports and options.
@@ -222,30 +174,12 @@ log: {level: warn}
 `, public, admin, public, systemSecret, o.ScopeClaim, o.AccessTokenTTL)
 }
 
-// lockedBuffer collects Hydra's output for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func start(t testing.TB, bin string, o Options) (*Server, error) {
-	public, err := freePort()
+	public, err := testproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	admin, err := freePort()
+	admin, err := testproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -257,29 +191,16 @@ func start(t testing.TB, bin string, o Options) (*Server, error) {
 	}
 	cmd := exec.Command(bin, "serve", "all", "--dev", "--sqa-opt-out", "-c", cfgPath)
 	cmd.Env = append(os.Environ(), "SQA_OPT_OUT=true")
-	setProcAttr(cmd)
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+	proc, err := testproc.Start("hydra", cmd)
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{
 		publicURL: fmt.Sprintf("http://127.0.0.1:%d", public),
 		adminURL:  fmt.Sprintf("http://127.0.0.1:%d", admin),
 		http:      &http.Client{Timeout: 10 * time.Second},
 	}
-	err = s.waitReady(o.ReadyTimeout, exited)
+	err = proc.WaitReady(o.ReadyTimeout, func() bool { return s.ready(s.adminURL) && s.ready(s.publicURL) })
 	if err == nil {
 		// ID tokens play no part in the client-credentials grant: a quick
 		// ES256 key spares a second RSA-4096 generation in warmKeys.
@@ -287,44 +208,14 @@ func start(t testing.TB, bin string, o Options) (*Server, error) {
 			map[string]string{"alg": "ES256", "use": "sig", "kid": "id-token"}, http.StatusCreated, nil)
 	}
 	if err == nil {
-		err = s.warmKeys(o.ReadyTimeout, exited)
+		err = s.warmKeys(o.ReadyTimeout, proc)
 	}
 	if err != nil {
-		stop()
-		return nil, fmt.Errorf("%w; hydra said:\n%s", err, out.String())
+		proc.Stop()
+		return nil, fmt.Errorf("%w; hydra said:\n%s", err, proc.Output())
 	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("hydra output:\n%s", out.String())
-		}
-	})
+	proc.StopAtCleanup(t)
 	return s, nil
-}
-
-// waitReady polls both health endpoints until they answer 200, Hydra exits,
-// or the timeout passes. Polling is the only readiness signal Hydra gives.
-// errExited says Hydra stopped before it was ready, typically because a port
-// was taken between freePort and Hydra's listen: Start then tries again.
-var errExited = errors.New("hydra exited")
-
-func (s *Server) waitReady(timeout time.Duration, exited <-chan error) error {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if s.ready(s.adminURL) && s.ready(s.publicURL) {
-			return nil
-		}
-		select {
-		case err := <-exited:
-			return fmt.Errorf("%w before it was ready: %v", errExited, err)
-		case <-deadline.C:
-			return fmt.Errorf("hydra not ready within %v", timeout)
-		case <-tick.C:
-		}
-	}
 }
 
 // warmKeys makes Hydra generate its access-token signing key (RSA-4096 for
@@ -334,7 +225,7 @@ func (s *Server) waitReady(timeout time.Duration, exited <-chan error) error {
 // left, and on a loaded machine outlast Hydra's 10 s write timeout. Fetching
 // the JWKS generates the missing key sets; a request cut off by the write
 // timeout is retried (the generation goes on and is kept).
-func (s *Server) warmKeys(timeout time.Duration, exited <-chan error) error {
+func (s *Server) warmKeys(timeout time.Duration, proc *testproc.Proc) error {
 	deadline := time.Now().Add(timeout)
 	hc := &http.Client{Timeout: time.Until(deadline)}
 	for {
@@ -352,9 +243,9 @@ func (s *Server) warmKeys(timeout time.Duration, exited <-chan error) error {
 		}
 		pause := time.NewTimer(100 * time.Millisecond) // before a retry
 		select {
-		case e := <-exited:
+		case <-proc.Exited():
 			pause.Stop()
-			return fmt.Errorf("hydra exited while generating its keys: %v", e)
+			return fmt.Errorf("hydra exited while generating its keys: %v", proc.ExitErr())
 		case <-pause.C:
 		}
 	}

@@ -20,9 +20,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokentray/tokentray/internal/testproc"
 )
 
 // Environment variables read by Start.
@@ -122,15 +123,15 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	dir, err := serverDir()
 	if err != nil {
-		missing(t, err.Error())
+		testproc.Missing(t, EnvRequire, "oidctest: "+err.Error())
 	}
 	node, err := nodeBinary(dir)
 	if err != nil {
-		missing(t, err.Error())
+		testproc.Missing(t, EnvRequire, "oidctest: "+err.Error())
 	}
 	version, err := installedVersion(dir)
 	if err != nil {
-		missing(t, err.Error())
+		testproc.Missing(t, EnvRequire, "oidctest: "+err.Error())
 	}
 	cfg, err := config(o)
 	if err != nil {
@@ -147,16 +148,18 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatalf("oidctest: %v", err)
 	}
-	stdout, err := cmd.StdoutPipe()
+	// The server says it is ready with one JSON line on stdout.
+	stdout, stdoutW := io.Pipe()
+	cmd.Stdout = stdoutW
+	proc, err := testproc.Start("oidc-provider", cmd)
 	if err != nil {
 		t.Fatalf("oidctest: %v", err)
 	}
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("oidctest: start %s: %v", node, err)
-	}
-	exited := make(chan error, 1)
+	proc.BeforeStop = func() { stdin.Close() }
+	go func() { // the pipe ends with the process
+		<-proc.Exited()
+		stdoutW.Close()
+	}()
 	ready := make(chan string, 1)
 	go func() {
 		line, err := bufio.NewReader(io.LimitReader(stdout, 4096)).ReadString('\n')
@@ -164,42 +167,26 @@ func Start(t testing.TB, o Options) *Server {
 			ready <- line
 		}
 		_, _ = io.Copy(io.Discard, stdout)
-		exited <- cmd.Wait()
 	}()
-	stop := func() {
-		stdin.Close()
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
 	timer := time.NewTimer(o.ReadyTimeout)
 	defer timer.Stop()
 	var line string
 	select {
 	case line = <-ready:
-	case err := <-exited:
-		t.Fatalf("oidctest: oidc-provider exited before it was ready (%v):\n%s", err, stderr.String())
+	case <-proc.Exited():
+		t.Fatalf("oidctest: oidc-provider exited before it was ready (%v):\n%s", proc.ExitErr(), proc.Output())
 	case <-timer.C:
-		stop()
-		t.Fatalf("oidctest: oidc-provider not ready within %v:\n%s", o.ReadyTimeout, stderr.String())
+		proc.Stop()
+		t.Fatalf("oidctest: oidc-provider not ready within %v:\n%s", o.ReadyTimeout, proc.Output())
 	}
 	var hello struct {
 		Issuer string `json:"issuer"`
 	}
 	if err := json.Unmarshal([]byte(line), &hello); err != nil || !strings.HasPrefix(hello.Issuer, "http://127.0.0.1:") {
-		stop()
+		proc.Stop()
 		t.Fatalf("oidctest: unexpected ready line %q (%v)", line, err)
 	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("oidc-provider stderr:\n%s", stderr.String())
-		}
-	})
+	proc.StopAtCleanup(t)
 	return &Server{issuer: hello.Issuer, version: version}
 }
 
@@ -267,7 +254,7 @@ func config(o Options) ([]byte, error) {
 func serverDir() (string, error) {
 	dir := os.Getenv(EnvDir)
 	if dir == "" {
-		root, err := moduleRoot()
+		root, err := testproc.ModuleRoot()
 		if err != nil {
 			return "", err
 		}
@@ -292,50 +279,4 @@ func installedVersion(dir string) (string, error) {
 		return "", fmt.Errorf("%s/node_modules/oidc-provider/package.json has no version", dir)
 	}
 	return p.Version, nil
-}
-
-func missing(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv(EnvRequire) == "1" {
-		t.Fatalf("oidctest: %s (%s=1)", msg, EnvRequire)
-	}
-	t.Skipf("oidctest: %s; skipping (set %s=1 to fail instead)", msg, EnvRequire)
-}
-
-// moduleRoot finds the directory holding go.mod above the working directory.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex // guards b
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

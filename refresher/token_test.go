@@ -40,6 +40,12 @@ func (c *fakeClock) Add(d time.Duration) {
 
 // tokenServer is a token endpoint that counts requests and issues
 // numbered tokens; respond, when set, answers instead.
+//
+// Not demoserver: these tests shape exact responses (numbered tokens, an
+// error description that quotes the secret, an answer per request number)
+// and the scheduler tests serve it in memory inside a synctest bubble,
+// recording when each request arrived on the bubble's clock; demoserver
+// listens on a real socket, which synctest's fake clock does not go with.
 type tokenServer struct {
 	mu      sync.Mutex // guards the fields below
 	n       int

@@ -22,6 +22,11 @@ import (
 // tokenServer is an httptest token endpoint that accepts only the secrets
 // currently allowed, each granting its own scopes (as a provider does during
 // a rotation overlap).
+//
+// Not demoserver: the tests choose the new secret themselves, give it other
+// scopes than the old one, revoke the old one, and ask which secret earned a
+// token (secretOf); demoserver makes its own secrets (RotateSecret) with the
+// client's scopes.
 type tokenServer struct {
 	*httptest.Server
 	clientID string

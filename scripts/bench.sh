@@ -5,10 +5,11 @@
 # Hydra), with load average, CPU model, Go version and date. Results also go
 # to out/bench.json.
 #
-# Usage: scripts/bench.sh [--quick] [--only token,version,refresh,proxy,agent]
-#   --quick   a handful of runs: proves the script works (CI smoke); the
-#             figures mean nothing then.
-# Parts not measured by this script yet (window, fill) are printed as such.
+# Usage: scripts/bench.sh [--quick] [--only token,version,refresh,proxy,agent,window,fill]
+#   --quick   a handful of runs, short windows, a 50-client fill: proves the
+#             script works (CI smoke); the figures mean nothing then.
+# window (about 4 minutes) and fill (a few minutes) need Xvfb, openbox and
+# xdotool, and build the cgo Fyne app.
 # Needs: go, hyperfine, dbus-run-session, gnome-keyring-daemon, python3, curl,
 # bin/hydra (scripts/build-hydra.sh).
 set -euo pipefail
@@ -23,7 +24,7 @@ while [[ $# -gt 0 ]]; do
 	--quick) quick=1 ;;
 	--only) only="$2"; shift ;;
 	--only=*) only="${1#--only=}" ;;
-	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,15p' "$0"; exit 0 ;;
 	*) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -101,6 +102,7 @@ func main() {
 	id := flag.String("id", "", "client id (prefix with -n)")
 	n := flag.Int("n", 0, "fetch for clients id0..id(n-1)")
 	p := flag.Int("p", 8, "in parallel")
+	same := flag.Bool("same", false, "with -n: n fetches for the id itself")
 	flag.Parse()
 	secret := os.Getenv("BARE_SECRET")
 	fetch := func(cid string) error {
@@ -140,7 +142,11 @@ func main() {
 		}()
 	}
 	for i := range *n {
-		ids <- fmt.Sprintf("%s%d", *id, i)
+		if *same {
+			ids <- *id
+		} else {
+			ids <- fmt.Sprintf("%s%d", *id, i)
+		}
 	}
 	close(ids)
 	wg.Wait()
@@ -248,8 +254,172 @@ if want agent; then
 		row "agent" "" "" "" "" "agent: not built"
 	fi
 fi
-want window && row "window with 100 clients (exec to visible, RSS, CPU shown/hidden)" "" "" "" "" "not measured by this script yet: see docs/PERFORMANCE.md for the commands"
-want fill && row "1,000 clients first fill" "" "" "" "" "not measured by this script yet: see docs/PERFORMANCE.md for the commands"
+
+# The GUI rows: Tokentray's app and a bare Fyne 2.7.1 app on a private Xvfb
+# with openbox (so alt+F4 reaches the close intercept: hidden to the tray).
+gui_built=0
+build_gui() {
+	[[ $gui_built == 1 ]] && return
+	go build -o "$tmp/tokentray-gui" ./cmd/tokentray-gui # started by tokentray from beside it
+	mkdir -p "$tmp/fyne"
+	cat >"$tmp/fyne/main.go" <<'EOF2'
+package main
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+)
+
+func main() {
+	a := app.NewWithID("io.github.tokentray.benchbare")
+	w := a.NewWindow("BareFyne")
+	rows := []string{"one", "two", "three"}
+	w.SetContent(widget.NewList(func() int { return len(rows) },
+		func() fyne.CanvasObject { return widget.NewLabel("template") },
+		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(rows[i]) }))
+	w.Resize(fyne.NewSize(640, 480))
+	if d, ok := a.(desktop.App); ok {
+		d.SetSystemTrayMenu(fyne.NewMenu("BareFyne", fyne.NewMenuItem("Show", w.Show)))
+	}
+	w.SetCloseIntercept(w.Hide)
+	w.ShowAndRun()
+}
+EOF2
+	printf '{"Replace":{"%s":"%s"}}' "$root/bin/benchfyne/main.go" "$tmp/fyne/main.go" >"$tmp/overlay-fyne.json"
+	go build -overlay "$tmp/overlay-fyne.json" -o "$tmp/bare-fyne" ./bin/benchfyne
+	# Adds N clients of one Hydra client to a store quickly (the fill's setup, not measured).
+	mkdir -p "$tmp/setup"
+	cat >"$tmp/setup/main.go" <<'EOF2'
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/tokentray/tokentray/vault"
+)
+
+func main() {
+	dir, url, id := os.Args[1], os.Args[2], os.Args[3]
+	n, err := strconv.Atoi(os.Args[4])
+	if err != nil {
+		panic(err)
+	}
+	service, err := vault.ServiceFor(dir)
+	if err != nil {
+		panic(err)
+	}
+	s, err := vault.Open(dir, vault.NewSystemKeyring(service))
+	if err != nil {
+		panic(err)
+	}
+	for i := range n {
+		if err := s.Add(vault.Client{Name: fmt.Sprintf("c%04d", i), ClientID: id, TokenURL: url}, os.Getenv("BARE_SECRET")); err != nil {
+			fmt.Fprintln(os.Stderr, "setup:", err)
+			os.Exit(1)
+		}
+	}
+}
+EOF2
+	printf '{"Replace":{"%s":"%s"}}' "$root/bin/benchsetup/main.go" "$tmp/setup/main.go" >"$tmp/overlay-setup.json"
+	go build -overlay "$tmp/overlay-setup.json" -o "$tmp/setup-clients" ./bin/benchsetup
+	gui_built=1
+}
+gui_pids=()
+start_display() { # sets DISPLAY to a private Xvfb with openbox
+	Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$tmp/dpy-$1" 2>/dev/null &
+	gui_pids+=($!)
+	for _ in $(seq 100); do [[ -s "$tmp/dpy-$1" ]] && break; sleep 0.1; done
+	export DISPLAY=":$(cat "$tmp/dpy-$1")"
+	openbox >/dev/null 2>&1 &
+	gui_pids+=($!)
+	sleep 1 # openbox takes the screen
+}
+stop_display() {
+	local p
+	for p in "${gui_pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+	gui_pids=()
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# window_figures TAG TITLE CMD...: exec to visible (ms), RSS after start (MB),
+# CPU % over $shown s shown, CPU % over $hidden s hidden (closed to the tray);
+# written to $tmp/win-TAG.
+window_figures() {
+	local tag="$1" title="$2"; shift 2
+	local t0 t1 pid win c0 c1 hz
+	hz="$(getconf CLK_TCK)"
+	t0="$(date +%s%N)"
+	"$@" >"$tmp/$tag.log" 2>&1 &
+	pid=$!
+	win="$(timeout 120 xdotool search --sync --onlyvisible --name "^$title\$" | head -1)"
+	t1="$(date +%s%N)"
+	[[ -n "$win" ]] || { echo "bench: $tag: no visible window within 120 s" >&2; tail -5 "$tmp/$tag.log" >&2; kill "$pid"; return 1; }
+	sleep "$settle"
+	local rss; rss="$(awk '/^VmRSS/{print $2/1024}' "/proc/$pid/status")"
+	c0="$(cpu_ticks "$pid")"; sleep "$shown"; c1="$(cpu_ticks "$pid")"
+	local cshown; cshown="$(awk -v a="$c0" -v b="$c1" -v s="$shown" -v hz="$hz" 'BEGIN{print (b-a)/hz/s*100}')"
+	xdotool windowactivate --sync "$win" key --clearmodifiers alt+F4
+	sleep 2
+	if xdotool search --onlyvisible --name "^$title\$" >/dev/null 2>&1; then
+		echo "bench: $tag: the window is still visible after alt+F4" >&2; kill "$pid"; return 1
+	fi
+	kill -0 "$pid" || { echo "bench: $tag: the app exited on close" >&2; return 1; }
+	c0="$(cpu_ticks "$pid")"; sleep "$hidden"; c1="$(cpu_ticks "$pid")"
+	local chidden; chidden="$(awk -v a="$c0" -v b="$c1" -v s="$hidden" -v hz="$hz" 'BEGIN{print (b-a)/hz/s*100}')"
+	kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+	echo "$(( (t1 - t0) / 1000000 )) $rss $cshown $chidden" >"$tmp/win-$tag"
+}
+if [[ $quick == 1 ]]; then settle=2; shown=3; hidden=3; fill_n=50; else settle=10; shown=30; hidden=60; fill_n=1000; fi
+if want window; then
+	build_gui
+	wcfg="$tmp/config-window"
+	printf '%s\n' "$BARE_SECRET" | "$bin" --config "$wcfg" add c-first --token-url "$token_url" --client-id bench --no-test >/dev/null
+	"$tmp/setup-clients" "$wcfg" "$token_url" bench 99
+	export XDG_RUNTIME_DIR="$tmp/run"; mkdir -m 0700 -p "$XDG_RUNTIME_DIR"
+	start_display window
+	if window_figures ours Tokentray "$bin" --config "$wcfg" && window_figures bare BareFyne "$tmp/bare-fyne"; then
+		read -r o_vis o_rss o_shown o_hidden <"$tmp/win-ours"
+		read -r b_vis b_rss b_shown b_hidden <"$tmp/win-bare"
+		row "window, 100 clients: exec to visible" "$o_vis" "$b_vis" ms 1.5 "anchor: bare Fyne 2.7.1 app (3-row list + tray menu)"
+		row "window, 100 clients: RSS after start" "$o_rss" "$b_rss" MB 1.3 "anchor: same bare app, ${settle} s after visible"
+		row "window, 100 clients: CPU over ${shown} s shown" "$o_shown" "$b_shown" % 1.5 "anchor: same bare app"
+		row "window, 100 clients: CPU over ${hidden} s hidden in the tray" "$o_hidden" "$b_hidden" % "" "anchor: same bare app hidden the same way (openbox alt+F4 -> Hide); goal: under 0.2 %"
+	else
+		row "window" "" "" "" "" "not measured: see the messages above"
+	fi
+	stop_display
+fi
+if want fill; then
+	build_gui
+	fcfg="$tmp/config-fill"
+	printf '%s\n' "$BARE_SECRET" | "$bin" --config "$fcfg" add c-first --token-url "$token_url" --client-id bench --no-test >/dev/null
+	"$tmp/setup-clients" "$fcfg" "$token_url" bench $((fill_n - 1))
+	export XDG_RUNTIME_DIR="$tmp/run"; mkdir -m 0700 -p "$XDG_RUNTIME_DIR"
+	start_display fill
+	# Every token cached = fill_n CreateItem calls on the bus (the secrets were written before).
+	stdbuf -oL dbus-monitor --session --profile "type='method_call',member='CreateItem'" >"$tmp/fill.mon" 2>/dev/null &
+	mon_pid=$!
+	sleep 1
+	t0="$(date +%s.%N)"
+	"$bin" --config "$fcfg" --hidden >"$tmp/fill.log" 2>&1 &
+	app_pid=$!
+	for _ in $(seq 6000); do (( $(grep -c CreateItem "$tmp/fill.mon" || true) >= fill_n )) && break; sleep 0.1; done
+	n_written="$(grep -c CreateItem "$tmp/fill.mon" || true)"
+	t1="$(grep CreateItem "$tmp/fill.mon" | sed -n "${fill_n}p" | awk '{print $2}')"
+	kill "$app_pid" "$mon_pid" 2>/dev/null || true; wait "$app_pid" "$mon_pid" 2>/dev/null || true
+	stop_display
+	t2="$(date +%s.%N)"
+	"$tmp/bare-oauth2" -url "$token_url" -id bench -same -n "$fill_n" -p 8
+	t3="$(date +%s.%N)"
+	if [[ -n "$t1" ]]; then
+		row "first fill, ${fill_n} clients: app start until every token is cached" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')" "$(awk -v a="$t2" -v b="$t3" 'BEGIN{print b-a}')" s 1.5 "anchor: ${fill_n} fetches by the bare x/oauth2 program, 8 in parallel, same Hydra"
+	else
+		row "first fill" "" "" "" "" "not measured: only $n_written of $fill_n tokens were written within 600 s"
+	fi
+fi
 
 mkdir -p "$root/out"
 python3 - "$results" "$root/out/bench.json" "$load" "$cpu" "$gover" "$quick" <<'EOF'
@@ -261,7 +431,7 @@ for line in open(sys.argv[1]):
     r = {"what": what, "unit": unit or None, "note": note}
     if ours and anchor:
         o, a = float(ours), float(anchor)
-        ratio = o / a
+        ratio = o / a if a else float("inf")
         r.update(ours=o, anchor=a, ratio=ratio)
         res = ""
         if goal:

@@ -24,7 +24,7 @@ version=$(sed -n '/^\[Details\]/,/^\[/s/^Version *= *"\([^"]*\)".*/\1/p' FyneApp
 [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
   { echo "build-release: FyneApp.toml [Details] Version is '$version', not MAJOR.MINOR.PATCH" >&2; exit 1; }
 commit=$(git describe --always --dirty 2>/dev/null || echo unknown)
-ldflags="-s -w -X github.com/tokentray/tokentray/cli.Version=$version -X github.com/tokentray/tokentray/cli.Commit=$commit"
+ldflags="-s -w -X github.com/tokentray/tokentray/internal/version.Version=$version -X github.com/tokentray/tokentray/internal/version.Commit=$commit"
 
 mkdir -p "$stage/bin" "$stage/share/applications"
 echo "build-release: tokentray $version ($commit) into $stage"

@@ -24,9 +24,10 @@ run_pkgs=(ca-certificates git gcc libc6-dev pkg-config libgl1-mesa-dev libx11-de
 # tray host, benchmarks, the reliability suite (procps: pgrep), a minimal
 # Debian root for check-fresh-debian.sh, the release archive and its checks
 # (xz, desktop-file-validate, xprop), the Windows cross build of the window
-# (mingw-w64), a window manager for the window benchmarks (openbox).
+# (mingw-w64), the Windows command line's test (wine64), a window manager for
+# the window benchmarks (openbox).
 test_pkgs=(xvfb imagemagick x11-apps xdotool xclip dunst haskell-gtk-sni-tray-utils hyperfine desktop-file-utils
-  procps debootstrap xz-utils x11-utils gcc-mingw-w64-x86-64 openbox)
+  procps debootstrap xz-utils x11-utils gcc-mingw-w64-x86-64 wine64 openbox)
 
 pkgs=("${run_pkgs[@]}")
 [[ $tests == 1 ]] && pkgs+=("${test_pkgs[@]}")

@@ -75,7 +75,7 @@ done
 # Versions: stamped, the same from both installs, from both programs.
 want="tokentray $version (commit $commit, "
 for p in "$A" "$S"; do
-  for cmd in "tokentray version" "tokentray --version" "tokentray-gui version"; do
+  for cmd in "tokentray version" "tokentray --version" "tokentray-gui --version"; do
     read -r bin arg <<<"$cmd"
     got=$("$p/bin/$bin" "$arg") || fail "$p/bin/$cmd failed"
     [[ $got == "$want"* ]] || fail "$cmd printed '$got'; want '$want...'"

@@ -52,6 +52,12 @@ scripts/test-upgrade.sh
 step "Install: the release archive (fyne package) and install.sh, launched from the desktop entry, uninstalled"
 scripts/test-install.sh
 
+step "Windows and macOS: cross builds (tokentray for windows/amd64, darwin/amd64, darwin/arm64; go vet; tokentray-gui.exe with mingw-w64)"
+scripts/cross-build.sh
+
+step "Windows command line under wine64 (its Credential Manager, the demo server)"
+scripts/test-windows-wine.sh
+
 step "GUI smoke (Xvfb, tray, notifications, SIGTERM)"
 scripts/smoke-gui.sh
 

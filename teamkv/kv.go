@@ -1,17 +1,22 @@
 package teamkv
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"time"
 
-	"github.com/hashicorp/vault/api"
+	"github.com/tokentray/tokentray/vault"
 )
 
 // CallTimeout bounds every call to Vault.
@@ -44,18 +49,31 @@ type kvEntry struct {
 	CreatedTime time.Time
 }
 
-// kv is a session with one team's Vault under one token.
+// kv is a session with one team's Vault under one token. It speaks Vault's
+// HTTP API directly (net/http and encoding/json): the few calls teamkv makes
+// do not need Vault's api package, whose package initialisation alone cost
+// every tokentray start about 3,400 allocations.
 type kv struct {
-	cfg Config
-	c   *api.Client
+	cfg   Config
+	base  *url.URL
+	token string
+	hc    *http.Client
 }
+
+// maxAnswer bounds what is read of one answer from Vault: a list of a
+// thousand entries is well under it.
+const maxAnswer = 8 << 20
 
 // newKV returns a client for cfg's Vault with token. TLS verification is
 // always on (cfg.CAFile adds a private CA); nothing is read from VAULT_*
 // environment variables, so a stray VAULT_SKIP_VERIFY cannot turn it off.
 func newKV(cfg Config, token string, transport http.RoundTripper) (*kv, error) {
+	base, err := url.Parse(cfg.Addr)
+	if err != nil || base.Host == "" {
+		return nil, fmt.Errorf("teamkv: vault client: address %q is not a URL", cfg.Addr)
+	}
 	if transport == nil {
-		tr := &http.Transport{
+		transport = &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
 			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			TLSHandshakeTimeout:   10 * time.Second,
@@ -64,69 +82,101 @@ func newKV(cfg Config, token string, transport http.RoundTripper) (*kv, error) {
 			IdleConnTimeout:       90 * time.Second,
 			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 		}
-		transport = tr
-	}
-	conf := &api.Config{
-		Address: cfg.Addr,
-		HttpClient: &http.Client{
-			Transport: transport,
-			Timeout:   CallTimeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse // the api client follows Vault's redirects itself
-			},
-		},
-		Timeout:    CallTimeout,
-		MaxRetries: 0, // the sweep is the retry
 	}
 	if cfg.CAFile != "" {
-		if _, ok := transport.(*http.Transport); !ok {
+		tr, ok := transport.(*http.Transport)
+		if !ok {
 			return nil, errors.New("teamkv: a CA file needs the default transport")
 		}
-		if err := conf.ConfigureTLS(&api.TLSConfig{CACert: cfg.CAFile}); err != nil {
+		pool, err := loadCA(cfg.CAFile)
+		if err != nil {
 			return nil, fmt.Errorf("teamkv: CA file %s: %w", cfg.CAFile, err)
 		}
+		tr = tr.Clone()
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		tr.TLSClientConfig.RootCAs = pool
+		transport = tr
 	}
-	c, err := api.NewClient(conf)
+	hc := &http.Client{
+		Transport: transport,
+		Timeout:   CallTimeout,
+		// A standby Vault redirects to the active node; follow a few such
+		// redirects, never from https down to http off loopback.
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 3 {
+				return errors.New("too many redirects")
+			}
+			if req.URL.Scheme != "https" && !(req.URL.Scheme == "http" && vault.IsLoopbackHost(req.URL.Hostname())) {
+				return fmt.Errorf("refused a redirect to %s://%s", req.URL.Scheme, req.URL.Host)
+			}
+			return nil
+		},
+	}
+	return &kv{cfg: cfg, base: base, token: token, hc: hc}, nil
+}
+
+// loadCA reads a PEM file of one or more CA certificates.
+func loadCA(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("teamkv: vault client: %w", err)
+		return nil, err
 	}
-	c.SetToken(token)
-	// Drop headers from VAULT_HEADERS; keep the api client's SSRF guard.
-	c.SetHeaders(http.Header{api.RequestHeaderName: {"true"}})
-	if cfg.Namespace != "" {
-		c.SetNamespace(cfg.Namespace)
-	} else {
-		c.ClearNamespace()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, errors.New("no PEM certificate in it")
 	}
-	return &kv{cfg: cfg, c: c}, nil
+	return pool, nil
 }
 
 func (k *kv) dataPath(entry string) string { return k.cfg.Mount + "/data/" + k.cfg.Prefix + entry }
 func (k *kv) metaPath(entry string) string { return k.cfg.Mount + "/metadata/" + k.cfg.Prefix + entry }
 
-// classify maps an error of the api client to one of the package's errors,
+// statusError is Vault's answer to a failed call: its HTTP status and the
+// "errors" words of its JSON body.
+type statusError struct {
+	Code   int
+	Errors []string
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("HTTP %d: %s", e.Code, strings.Join(e.Errors, "; "))
+}
+
+// secret is the part of Vault's answer teamkv reads.
+type secret struct {
+	Data map[string]any `json:"data"`
+	Auth *struct {
+		ClientToken   string `json:"client_token"`
+		LeaseDuration int64  `json:"lease_duration"`
+	} `json:"auth"`
+	Warnings []string `json:"warnings"`
+}
+
+// classify maps an error of a call to one of the package's errors,
 // keeping Vault's words (which never hold a secret) for the message.
 func classify(err error) error {
 	if err == nil {
 		return nil
 	}
-	var re *api.ResponseError
+	var re *statusError
 	if errors.As(err, &re) {
 		msg := strings.Join(re.Errors, "; ")
 		if len(msg) > 300 {
 			msg = msg[:300] + "..."
 		}
 		switch {
-		case re.StatusCode == http.StatusForbidden:
+		case re.Code == http.StatusForbidden:
 			return fmt.Errorf("%w (HTTP 403: %s)", ErrForbidden, msg)
-		case re.StatusCode == http.StatusBadRequest && strings.Contains(msg, "check-and-set"):
+		case re.Code == http.StatusBadRequest && strings.Contains(msg, "check-and-set"):
 			return fmt.Errorf("%w (%s)", ErrConflict, msg)
-		case re.StatusCode == http.StatusNotFound:
+		case re.Code == http.StatusNotFound:
 			return fmt.Errorf("%w (HTTP 404)", ErrNoEntry)
-		case re.StatusCode >= 500 || re.StatusCode == http.StatusTooManyRequests:
-			return fmt.Errorf("%w (HTTP %d: %s)", ErrOffline, re.StatusCode, msg)
+		case re.Code >= 500 || re.Code == http.StatusTooManyRequests:
+			return fmt.Errorf("%w (HTTP %d: %s)", ErrOffline, re.Code, msg)
 		}
-		return fmt.Errorf("HTTP %d: %s", re.StatusCode, msg)
+		return fmt.Errorf("HTTP %d: %s", re.Code, msg)
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "connection refused") {
@@ -135,23 +185,87 @@ func classify(err error) error {
 	return err
 }
 
-func (k *kv) call(ctx context.Context, f func(ctx context.Context) (*api.Secret, error)) (*api.Secret, error) {
+// do makes one call to Vault's HTTP API at /v1/path and decodes its answer.
+// A GET of a path Vault does not have (404) is a nil secret and no error,
+// like Vault's own client; any other status from 400 on is a *statusError.
+func (k *kv) do(ctx context.Context, method, path string, query url.Values, body any) (*secret, error) {
 	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
-	s, err := f(ctx)
-	return s, classify(err)
+	u := *k.base
+	u.Path = "/v1/" + path
+	u.RawQuery = query.Encode()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if k.token != "" {
+		req.Header.Set("X-Vault-Token", k.token)
+	}
+	req.Header.Set("X-Vault-Request", "true") // Vault's guard against forged cross-site calls
+	if k.cfg.Namespace != "" {
+		req.Header.Set("X-Vault-Namespace", k.cfg.Namespace)
+	}
+	resp, err := k.hc.Do(req)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err != nil {
+		return nil, classify(err)
+	}
+	if len(raw) > maxAnswer {
+		return nil, fmt.Errorf("teamkv: Vault's answer to %s %s is larger than %d bytes", method, path, maxAnswer)
+	}
+	if resp.StatusCode == http.StatusNotFound && method == http.MethodGet {
+		return decodeSecret(raw, path)
+	}
+	if resp.StatusCode >= 400 {
+		se := &statusError{Code: resp.StatusCode}
+		var e struct {
+			Errors []string `json:"errors"`
+		}
+		if json.Unmarshal(raw, &e) == nil {
+			se.Errors = e.Errors
+		}
+		return nil, classify(se)
+	}
+	return decodeSecret(raw, path)
+}
+
+// decodeSecret decodes an answer's JSON body; an empty body is no secret.
+func decodeSecret(raw []byte, path string) (*secret, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, nil
+	}
+	var s secret
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("teamkv: Vault's answer for %s is not valid JSON: %w", path, err)
+	}
+	return &s, nil
 }
 
 // read returns the current version of entry (or, when version > 0, that
 // version). A deleted or destroyed version is ErrNoEntry.
 func (k *kv) read(ctx context.Context, entry string, version int) (kvEntry, error) {
-	s, err := k.call(ctx, func(ctx context.Context) (*api.Secret, error) {
-		var q map[string][]string
-		if version > 0 {
-			q = map[string][]string{"version": {fmt.Sprint(version)}}
-		}
-		return k.c.Logical().ReadWithDataWithContext(ctx, k.dataPath(entry), q)
-	})
+	var q url.Values
+	if version > 0 {
+		q = url.Values{"version": {fmt.Sprint(version)}}
+	}
+	s, err := k.do(ctx, http.MethodGet, k.dataPath(entry), q, nil)
 	if err != nil {
 		return kvEntry{}, err
 	}
@@ -176,9 +290,7 @@ func (k *kv) read(ctx context.Context, entry string, version int) (kvEntry, erro
 
 // currentVersion reads an entry's metadata and returns its current version.
 func (k *kv) currentVersion(ctx context.Context, entry string) (int, error) {
-	s, err := k.call(ctx, func(ctx context.Context) (*api.Secret, error) {
-		return k.c.Logical().ReadWithContext(ctx, k.metaPath(entry))
-	})
+	s, err := k.do(ctx, http.MethodGet, k.metaPath(entry), nil, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -191,9 +303,7 @@ func (k *kv) currentVersion(ctx context.Context, entry string) (int, error) {
 // list returns the entry names directly under the prefix (folders, ending
 // in "/", are left out).
 func (k *kv) list(ctx context.Context) ([]string, error) {
-	s, err := k.call(ctx, func(ctx context.Context) (*api.Secret, error) {
-		return k.c.Logical().ListWithContext(ctx, k.metaPath(""))
-	})
+	s, err := k.do(ctx, http.MethodGet, k.metaPath(""), url.Values{"list": {"true"}}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -213,11 +323,9 @@ func (k *kv) list(ctx context.Context) ([]string, error) {
 // write writes data as a new version of entry with check-and-set on cas
 // (0: the entry must not exist) and returns the new version.
 func (k *kv) write(ctx context.Context, entry string, data map[string]any, cas int) (int, error) {
-	s, err := k.call(ctx, func(ctx context.Context) (*api.Secret, error) {
-		return k.c.Logical().WriteWithContext(ctx, k.dataPath(entry), map[string]any{
-			"options": map[string]any{"cas": cas},
-			"data":    data,
-		})
+	s, err := k.do(ctx, http.MethodPost, k.dataPath(entry), nil, map[string]any{
+		"options": map[string]any{"cas": cas},
+		"data":    data,
 	})
 	if err != nil {
 		return 0, err
@@ -232,9 +340,7 @@ func (k *kv) write(ctx context.Context, entry string, data map[string]any, cas i
 // expires) and whether it can be renewed. A token Vault does not know is
 // ErrTokenInvalid.
 func (k *kv) lookupSelf(ctx context.Context) (time.Duration, bool, error) {
-	s, err := k.call(ctx, func(ctx context.Context) (*api.Secret, error) {
-		return k.c.Auth().Token().LookupSelfWithContext(ctx)
-	})
+	s, err := k.do(ctx, http.MethodGet, "auth/token/lookup-self", nil, nil)
 	if errors.Is(err, ErrForbidden) {
 		return 0, false, fmt.Errorf("%w (%v)", ErrTokenInvalid, err)
 	}
@@ -252,9 +358,7 @@ func (k *kv) lookupSelf(ctx context.Context) (time.Duration, bool, error) {
 // renewSelf renews the token (auth/token/renew-self) and returns its new
 // time to live.
 func (k *kv) renewSelf(ctx context.Context) (time.Duration, error) {
-	s, err := k.call(ctx, func(ctx context.Context) (*api.Secret, error) {
-		return k.c.Auth().Token().RenewSelfWithContext(ctx, 0)
-	})
+	s, err := k.do(ctx, http.MethodPost, "auth/token/renew-self", nil, map[string]any{"increment": 0})
 	if errors.Is(err, ErrForbidden) {
 		return 0, fmt.Errorf("%w (%v)", ErrTokenInvalid, err)
 	}
@@ -270,9 +374,7 @@ func (k *kv) renewSelf(ctx context.Context) (time.Duration, error) {
 // loginUserpass logs in with a username and password and returns the new
 // token. The password goes in the request body only.
 func (k *kv) loginUserpass(ctx context.Context, mount, user, password string) (string, error) {
-	s, err := k.call(ctx, func(ctx context.Context) (*api.Secret, error) {
-		return k.c.Logical().WriteWithContext(ctx, "auth/"+mount+"/login/"+user, map[string]any{"password": password})
-	})
+	s, err := k.do(ctx, http.MethodPost, "auth/"+mount+"/login/"+user, nil, map[string]any{"password": password})
 	if errors.Is(err, ErrForbidden) || (err != nil && strings.Contains(err.Error(), "HTTP 400")) {
 		return "", fmt.Errorf("teamkv: login as %q: the user name or password is wrong", user)
 	}

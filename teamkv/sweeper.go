@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// RenewBefore: the sweeper renews a team's Vault token when it expires
-// within this long, and warns when it still does after the renewal (a
-// token at its maximum TTL cannot be renewed further).
+// RenewBefore is how close to its expiry the sweeper renews a team's Vault
+// token; when the token still expires within it after the renewal (a token
+// at its maximum TTL cannot be renewed further), the sweeper warns.
 const RenewBefore = 24 * time.Hour
 
 // Sweeper runs every team's sweep on the team's interval while the app

@@ -206,6 +206,11 @@ func (f *clientForm) selectedScopesForTest() []string {
 
 // tokenServer is a client-credentials endpoint that grants the scopes in
 // grant (of those asked) to id/secret and rejects anything else.
+//
+// Not demoserver: the form's "Granted / Not granted" lines need a server
+// that grants part of the scopes asked and silently leaves out the rest,
+// where demoserver, like fosite, refuses the whole request with
+// invalid_scope.
 func tokenServer(t *testing.T, id, secret string, grant []string) *httptest.Server {
 	t.Helper()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -210,24 +210,17 @@ func (u *UI) Start() {
 	}
 }
 
-// Quit asks the app to quit (safe from any goroutine). The clipboard is
-// cleared first if it still holds a token Tokentray put there.
+// Quit asks the app to quit, from the UI thread or from a goroutine the
+// app's wiring stops before the app's loop can stop (cmd/tokentray-gui
+// quits on a signal only until the loop starts; then Fyne's own handler
+// does): after the loop stopped, fyne.Do would run this inline on a dead
+// driver. The clipboard is cleared first if it still holds a token
+// Tokentray put there.
 func (u *UI) Quit() {
 	fyne.Do(func() {
-		if !u.stopped.Load() {
-			u.clearClipboardAtExit()
-		}
+		u.clip.clear()
 		u.app.Quit()
 	})
-}
-
-// clearClipboardAtExit clears a token of ours from the clipboard. When the
-// driver already shut down (Fyne's own SIGTERM handler may win the race
-// with main's), fyne.Do runs this inline and the clipboard call fails with
-// a panic: there is nothing left to clear then, so it is ignored.
-func (u *UI) clearClipboardAtExit() {
-	defer func() { _ = recover() }()
-	u.clip.clear()
 }
 
 // Stop releases what Start took: it stops the event loop and the tickers

@@ -523,17 +523,6 @@ func TestExplainErrors(t *testing.T) {
 	}
 }
 
-func TestQuitAfterStopLeavesTheClipboardAlone(t *testing.T) {
-	r := newRig(t, state("alpha", refresher.PhaseFresh, time.Hour))
-	r.src.tokens["alpha"] = refresher.Result{Token: vault.Token{AccessToken: "tok", Expiry: t0.Add(time.Hour)}}
-	r.ui.copyToken("alpha", false)
-	r.ui.Stop() // the driver has stopped: its clipboard may not be touched
-	r.ui.Quit()
-	if got := r.app.Clipboard().Content(); got != "tok" {
-		t.Errorf("clipboard after Quit following Stop: got %q; want it untouched", got)
-	}
-}
-
 // Refresh now that fails while the last good token is still valid gets the
 // old token back with RefreshErr set (no error): it must say it failed,
 // not "Refreshed".

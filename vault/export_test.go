@@ -8,3 +8,7 @@ func SetBeforeReplace(s *Store, f func() error) { s.beforeReplace = f }
 // FastGet exposes the Secret Service fast read path for the integration
 // tests.
 var FastGet = fastGet
+
+// FastSet exposes the Secret Service fast write path for the integration
+// tests.
+var FastSet = fastSet

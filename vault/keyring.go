@@ -49,6 +49,9 @@ func (k *SystemKeyring) Set(key, value string) error {
 		return fmt.Errorf("keyring set %s: %w", key, err)
 	}
 	_, err := k.call("set", key, func() (string, error) {
+		if fastSet(k.Service, key, value) {
+			return "", nil
+		}
 		return "", gokeyring.Set(k.Service, key, value)
 	})
 	return err

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,7 +17,10 @@ const (
 	ssPath          = "/org/freedesktop/secrets"
 	ssService       = "org.freedesktop.Secret.Service"
 	ssItem          = "org.freedesktop.Secret.Item"
-	ssLoginItemPath = "/org/freedesktop/secrets/collection/login/"
+	ssCollection    = "org.freedesktop.Secret.Collection"
+	ssLoginPath     = "/org/freedesktop/secrets/collection/login"
+	ssLoginItemPath = ssLoginPath + "/"
+	ssNoSession     = "org.freedesktop.Secret.Error.NoSession"
 )
 
 // ssSession is the plain-text Secret Service session fastGet reuses for the
@@ -74,6 +78,53 @@ func fastGet(service, key string) (value string, ok bool, err error) {
 		}
 	}
 	return "", false, nil
+}
+
+// fastSet stores an item the way go-keyring does (same attributes, label
+// and content type, replacing an item with the same attributes) in one
+// D-Bus call: CreateItem(replace=true) on the login collection over the
+// process's plain session, where go-keyring makes five (OpenSession,
+// Properties.Get, Unlock, CreateItem, Session.Close). A forced refresh
+// writes one token, so this is most of its keyring cost. It returns false when
+// the fast path does not apply (no session bus, no Secret Service, no login
+// collection, the collection is locked, a prompt is needed): the caller then
+// uses go-keyring, which unlocks, prompts and gives the errors it always
+// gave.
+func fastSet(service, key, value string) bool {
+	conn, err := dbus.SessionBus()
+	if err != nil {
+		return false
+	}
+	props := map[string]dbus.Variant{
+		ssItem + ".Label":      dbus.MakeVariant(fmt.Sprintf("Password for '%s' on '%s'", key, service)),
+		ssItem + ".Attributes": dbus.MakeVariant(map[string]string{"username": key, "service": service}),
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		session, err := plainSession(conn, attempt > 0)
+		if err != nil {
+			return false
+		}
+		secret := struct {
+			Session     dbus.ObjectPath
+			Parameters  []byte
+			Value       []byte
+			ContentType string
+		}{session, []byte{}, []byte(value), "text/plain; charset=utf8"}
+		var item, prompt dbus.ObjectPath
+		err = conn.Object(ssName, ssLoginPath).Call(ssCollection+".CreateItem", 0, props, secret, true).Store(&item, &prompt)
+		var de dbus.Error
+		switch {
+		case err == nil && prompt == "/" && strings.HasPrefix(string(item), ssLoginItemPath):
+			return true
+		case err == nil:
+			return false // a prompt to answer: go-keyring handles it
+		case errors.As(err, &de) && de.Name == ssNoSession:
+			continue // the service dropped the session: open a new one once
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // plainSession returns the process's plain session, opening a new one when

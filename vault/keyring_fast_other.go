@@ -10,6 +10,9 @@ import (
 // fastGet has no fast path outside Linux: go-keyring is used as it is.
 func fastGet(service, key string) (string, bool, error) { return "", false, nil }
 
+// fastSet has no fast path outside Linux either.
+func fastSet(service, key, value string) bool { return false }
+
 // listKeys cannot enumerate the Keychain or the Credential Manager through
 // go-keyring.
 func listKeys(service string) ([]string, error) { return nil, errors.ErrUnsupported }

@@ -20,7 +20,7 @@ import (
 
 // Environment of the helper process started by the multi-process tests.
 const (
-	envRole   = "TOKENTRAY_TEST_ROLE" // "put", "lock" or "keyring-unavailable"
+	envRole   = "TOKENTRAY_TEST_ROLE" // "put", "lock", "keyring-unavailable", "keyring-no-service" or "keyring-locked"
 	envDir    = "TOKENTRAY_TEST_DIR"
 	envPrefix = "TOKENTRAY_TEST_PREFIX"
 	envCount  = "TOKENTRAY_TEST_COUNT"
@@ -191,6 +191,10 @@ func helperMain(role string) error {
 		return nil
 	case "keyring-unavailable":
 		return keyringUnavailableHelper()
+	case "keyring-no-service":
+		return keyringNoServiceHelper()
+	case "keyring-locked":
+		return keyringLockedHelper()
 	}
 	return fmt.Errorf("unknown role %q", role)
 }

@@ -9,8 +9,8 @@ import (
 	"strings"
 )
 
-// ServiceFile, when present in a configuration directory, names the keyring
-// service of that directory's store. The demo writes one so its clients live
+// ServiceFile is the file that, when present in a configuration directory,
+// names the keyring service of that directory's store. The demo writes one so its clients live
 // under a service of their own, never mixed with real clients, and every
 // command given `--config DIR` finds them.
 const ServiceFile = "keyring-service"

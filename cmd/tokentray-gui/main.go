@@ -1,17 +1,19 @@
 // Command tokentray-gui is Tokentray's window and tray icon. The tokentray
-// command executes it when run without a subcommand or as `tokentray demo`;
-// it takes the same arguments. This file is wiring only.
+// command executes it when run without a command (and for `tokentray demo`);
+// it takes only its own few flags (package internal/launch). This file is
+// wiring only.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,53 +21,53 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"github.com/tokentray/tokentray/agent"
-	"github.com/tokentray/tokentray/cli"
 	"github.com/tokentray/tokentray/demo"
+	"github.com/tokentray/tokentray/internal/launch"
+	"github.com/tokentray/tokentray/internal/version"
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/ui"
 	"github.com/tokentray/tokentray/vault"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	w, err := launch.Parse(os.Args[1:], os.Stderr)
+	if err != nil {
+		os.Exit(2) // Parse has printed the problem
+	}
+	if w.Version {
+		fmt.Println(version.Line())
+		return
+	}
+	if w.Demo {
+		err = runDemo(w)
+	} else {
+		err = run(w)
+	}
+	if err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(args []string) error {
-	fs := flag.NewFlagSet("tokentray", flag.ContinueOnError)
-	dir := fs.String("config", "", "configuration directory (default $TOKENTRAY_CONFIG_DIR or the user config dir)")
-	hidden := fs.Bool("hidden", false, "start in the tray without showing the window (as start at login does)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	switch {
-	case fs.NArg() > 0 && fs.Arg(0) == "demo":
-		return runDemo(fs.Args()[1:], *hidden)
-	case fs.NArg() > 0:
-		// Any other subcommand: the same command line as tokentray's.
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := cli.Run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
-	}
-	if *dir == "" {
+// run opens the window and the tray on the user's store.
+func run(w launch.Window) error {
+	dir := w.Config
+	if dir == "" {
 		d, err := vault.DefaultDir()
 		if err != nil {
 			return err
 		}
-		*dir = d
+		dir = d
 	}
-	srv, err := claim(*dir)
+	srv, err := claim(dir)
 	if srv == nil {
 		return err // nil: the running app was asked to show its window
 	}
 	defer srv.Close()
-	store, err := openWithTeams(*dir)
+	store, err := openWithTeams(dir)
 	if err != nil {
 		return err
 	}
-	return runApp(app.NewWithID(vault.DefaultService), store, srv, *hidden, "Tokentray", nil, nil)
+	return runApp(app.NewWithID(vault.DefaultService), store, srv, w.Hidden, "Tokentray", nil, nil)
 }
 
 // claim makes this process the one app on the store in dir (package
@@ -121,12 +123,8 @@ func runApp(a fyne.App, store *vault.Store, srv *agent.Server, hidden bool, titl
 	srv.Start(agent.Options{Show: u.Show, Tokens: r, OnRequest: u.AgentRequest})
 	u.SetAgent(srv.Recent)
 	go sweepTeams(ctx, store, r, a)
-	go func() {
-		<-ctx.Done()
-		u.Quit()
-	}()
 	u.Start()
-	a.Run()
+	runLoop(ctx, a, u.Quit)
 	u.Stop()
 	srv.Close()
 	stopCtx, stopCancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -134,59 +132,82 @@ func runApp(a fyne.App, store *vault.Store, srv *agent.Server, hidden bool, titl
 	return r.Stop(stopCtx)
 }
 
-// runDemo runs `tokentray demo`: the embedded authorization server with
-// three sample clients in a store of their own, and the window on them (or,
-// with --headless, only the server, for trying the command line).
-func runDemo(args []string, hidden bool) error {
-	fs := flag.NewFlagSet("tokentray demo", flag.ContinueOnError)
-	headless := fs.Bool("headless", false, "run only the server and print how to use it from the command line")
-	ttl := fs.Duration("token-ttl", time.Hour, "lifetime of the demo's tokens, e.g. 2m to watch refreshes happen")
-	dir := fs.String("config", "", "the demo's configuration directory (default $TOKENTRAY_DEMO_DIR or <user config dir>/tokentray-demo)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *dir == "" {
+// runLoop runs a's loop until it quits. Who asks it to quit, and when:
+// until the loop starts, a ctx that ends (SIGINT, SIGTERM) calls quit once,
+// from the goroutine that watches ctx or, if the loop started first, from
+// the UI thread as it starts; quit's fyne.Do then runs on the loop. Once the
+// loop runs, those signals are Fyne's own (Run installs a handler that
+// quits) and the window's Quit comes from the UI thread. The watcher does
+// nothing after the start and is waited for before runLoop returns, so
+// nothing asks the app to quit after its loop stopped, when fyne.Do would
+// run the request inline on a dead driver.
+func runLoop(ctx context.Context, a fyne.App, quit func()) {
+	var mu sync.Mutex // guards started and asked
+	var started, asked bool
+	a.Lifecycle().SetOnStarted(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		started = true
+		if ctx.Err() != nil && !asked {
+			asked = true
+			quit()
+		}
+	})
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case <-ctx.Done():
+			mu.Lock()
+			defer mu.Unlock()
+			if !started && !asked {
+				asked = true
+				quit()
+			}
+		case <-stop:
+		}
+	}()
+	a.Run()
+	close(stop)
+	<-stopped
+}
+
+// runDemo runs the demo (`tokentray demo`): the embedded authorization
+// server with three sample clients in a store of their own, and the window
+// on them (or, headless, only the server, for trying the command line).
+func runDemo(w launch.Window) error {
+	dir := w.Config
+	if dir == "" {
 		d, err := demo.DefaultDir()
 		if err != nil {
 			return err
 		}
-		*dir = d
-	}
-	var srv *agent.Server
-	if !*headless {
-		s, err := claim(*dir)
-		if s == nil {
-			return err
-		}
-		defer s.Close()
-		srv = s
+		dir = d
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	d, err := demo.Start(ctx, demo.Options{Dir: *dir, TokenTTL: *ttl})
+	if w.Headless {
+		return runHeadless(ctx, demo.Options{Dir: dir, TokenTTL: w.TokenTTL}, os.Stdout)
+	}
+	srv, err := claim(dir)
+	if srv == nil {
+		return err
+	}
+	defer srv.Close()
+	d, err := demo.Start(ctx, demo.Options{Dir: dir, TokenTTL: w.TokenTTL})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if *headless {
-		fmt.Printf("Demo authorization server: %s (tokens live %v)\n", d.Server.URL(), *ttl)
-		fmt.Printf("Demo configuration directory: %s\n", d.Dir)
-		for _, c := range d.Server.Clients() {
-			fmt.Printf("  client %-10s scopes %v\n", c.Name, c.Scopes)
-		}
-		fmt.Printf("Try, while this runs (Ctrl-C stops it):\n  tokentray --config %s token %s\n", shellQuote(d.Dir), d.Server.Clients()[0].Name)
-		<-ctx.Done()
-		return nil
-	}
 	// The refresh margin of at least 5 minutes would make every token shorter
 	// than 10 minutes due at once: with --token-ttl 2m a person should see a
 	// token count down and be refreshed with a quarter of its life left.
 	short := func(o *refresher.Options) {
-		if *ttl < 10*time.Minute {
-			o.MarginMin = *ttl / 4
+		if w.TokenTTL < 10*time.Minute {
+			o.MarginMin = w.TokenTTL / 4
 		}
 	}
-	return runApp(app.NewWithID(demo.Service), d.Store, srv, hidden, "Tokentray demo", demoMenu{d}, short)
+	return runApp(app.NewWithID(demo.Service), d.Store, srv, w.Hidden, "Tokentray demo", demoMenu{d}, short)
 }
 
 // demoMenu offers the demo's trouble switches in the window's Demo menu.
@@ -198,6 +219,30 @@ func (m demoMenu) Actions() []ui.DemoAction {
 		out = append(out, ui.DemoAction(a))
 	}
 	return out
+}
+
+// runHeadless runs the demo server on the demo store until ctx ends,
+// without a window or a Fyne app, and prints to out how to use it from the
+// command line.
+func runHeadless(ctx context.Context, opts demo.Options, out io.Writer) error {
+	d, err := demo.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var b strings.Builder
+	fmt.Fprintf(&b, "Demo authorization server: %s (tokens live %v)\n", d.Server.URL(), opts.TokenTTL)
+	fmt.Fprintf(&b, "Demo configuration directory: %s\n", d.Dir)
+	clients := d.Server.Clients()
+	for _, c := range clients {
+		fmt.Fprintf(&b, "  client %-10s scopes %v\n", c.Name, c.Scopes)
+	}
+	fmt.Fprintf(&b, "Try, while this runs (Ctrl-C stops it):\n  tokentray --config %s token %s\n", shellQuote(d.Dir), clients[0].Name)
+	if _, err := io.WriteString(out, b.String()); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
 }
 
 // shellQuote quotes s for a POSIX shell when it holds anything but

@@ -1,8 +1,9 @@
 // Command testserver is the token endpoint of the GUI smoke
-// (scripts/smoke-gui.sh) and of scripts/bench-token.sh: the embedded demo
-// authorization server (package demoserver) on a loopback port, with the clients given as -client
-// id:secret:scope,scope. It writes its token URL to the file named by
-// -url-file once listening, and runs until killed.
+// (scripts/smoke-gui.sh) and the upgrade test (scripts/test-upgrade.sh): the
+// embedded demo authorization server (package demoserver) on a loopback
+// port, with the clients given as -client id:secret:scope,scope. It writes
+// its token URL to the file named by -url-file once listening, and runs
+// until killed.
 package main
 
 import (

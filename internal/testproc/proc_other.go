@@ -1,9 +1,9 @@
 //go:build !linux
 
-package hydratest
+package testproc
 
 import "os/exec"
 
 // setProcAttr does nothing here: only Linux has a parent-death signal, and
-// t.Cleanup stops Hydra in the normal case.
+// t.Cleanup stops the server in the normal case.
 func setProcAttr(cmd *exec.Cmd) {}

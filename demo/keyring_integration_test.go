@@ -1,11 +1,11 @@
-package demoserver
+package demo
 
 // Integration test against the real Secret Service: the demo store as
 // `tokentray demo` uses it (its own keyring service, recorded in the config
 // directory). Run it with an unlocked gnome-keyring on a private session bus:
 //
 //	dbus-run-session -- bash -c 'eval "$(printf %s pw | gnome-keyring-daemon --replace --unlock --components=secrets)";
-//	  TOKENTRAY_REQUIRE_KEYRING=1 go test -race -count=1 -run SystemKeyring ./demoserver/'
+//	  TOKENTRAY_REQUIRE_KEYRING=1 go test -race -count=1 -run SystemKeyring ./demo/'
 //
 // Without a session bus it skips, unless TOKENTRAY_REQUIRE_KEYRING=1.
 
@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tokentray/tokentray/demoserver"
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/vault"
 )
@@ -53,8 +54,8 @@ func TestSystemKeyringDemoStore(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = exec.Command("secret-tool", "clear", "service", service).Run() })
 
-	s := start(t, Options{Clients: DefaultClients()})
-	if err := s.Seed(st); err != nil {
+	s := startServer(t, demoserver.Options{Clients: demoserver.DefaultClients()})
+	if err := Seed(s, st); err != nil {
 		t.Fatalf("Seed: %v", err)
 	}
 	r := newRefresher(t, st)

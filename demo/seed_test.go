@@ -1,26 +1,59 @@
-package demoserver
+package demo
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/tokentray/tokentray/demoserver"
 	"github.com/tokentray/tokentray/refresher"
 	"github.com/tokentray/tokentray/vault"
 	"github.com/tokentray/tokentray/vault/vaulttest"
 )
 
+// testKey is one RSA key shared by the tests' servers, so each starts fast.
+var testKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
+// startServer returns a started demo server for opts (the default clients
+// and a shared key unless set), closed when the test ends.
+func startServer(t *testing.T, opts demoserver.Options) *demoserver.Server {
+	t.Helper()
+	if opts.Key == nil {
+		k, err := testKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Key = k
+	}
+	s, err := demoserver.New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
 // demoStore returns a store in a temporary directory holding the server's
 // clients, as `tokentray demo` fills its demo store.
-func demoStore(t *testing.T, s *Server) *vault.Store {
+func demoStore(t *testing.T, s *demoserver.Server) *vault.Store {
 	t.Helper()
 	st, err := vault.Open(t.TempDir(), vaulttest.New())
 	if err != nil {
 		t.Fatalf("vault.Open: %v", err)
 	}
-	if err := s.Seed(st); err != nil {
+	if err := Seed(s, st); err != nil {
 		t.Fatalf("Seed: %v", err)
 	}
 	return st
@@ -34,12 +67,14 @@ func newRefresher(t *testing.T, st *vault.Store) *refresher.Refresher {
 }
 
 func TestRefresherAgainstDemoServer(t *testing.T) {
-	s := start(t, Options{TokenTTL: 30 * time.Minute})
+	clients := demoserver.DefaultClients()
+	clients[len(clients)-1].Secret = "org/secret+&=" // escaped differently in a Basic header and a form body
+	s := startServer(t, demoserver.Options{TokenTTL: 30 * time.Minute, Clients: clients})
 	st := demoStore(t, s)
 	r := newRefresher(t, st)
 	for _, c := range s.Clients() {
 		t.Run(c.Name, func(t *testing.T) {
-			vc := c.VaultClient(s.TokenURL())
+			vc := StoreClient(c, s.TokenURL())
 			res, err := refresher.Exchange(t.Context(), nil, vc, c.Secret, nil)
 			if err != nil {
 				t.Fatalf("Exchange: %v", err)
@@ -84,16 +119,16 @@ func TestRefresherAgainstDemoServer(t *testing.T) {
 func TestRefresherClassifiesTrouble(t *testing.T) {
 	tests := []struct {
 		name       string
-		set        func(*Server) error
+		set        func(*demoserver.Server) error
 		wantClass  refresher.Class
 		wantStatus int
 		wantCode   string
 		wantRetry  time.Duration // RetryAt - now, within a few seconds
 	}{
-		{name: "rejected secret", set: func(s *Server) error { s.RejectSecret(chatBot.ID); return nil }, wantClass: refresher.ClassRejected, wantStatus: 401, wantCode: "invalid_client"},
-		{name: "dropped scope", set: func(s *Server) error { s.DropScope(chatBot.ID, "models:read"); return nil }, wantClass: refresher.ClassScope, wantStatus: 400, wantCode: "invalid_scope"},
-		{name: "rate limited", set: func(s *Server) error { s.RateLimit(45 * time.Second); return nil }, wantClass: refresher.ClassRateLimited, wantStatus: 429, wantRetry: 45 * time.Second},
-		{name: "down", set: func(s *Server) error { return s.Down() }, wantClass: refresher.ClassTransient},
+		{name: "rejected secret", set: func(s *demoserver.Server) error { s.RejectSecret(s.Clients()[0].ID); return nil }, wantClass: refresher.ClassRejected, wantStatus: 401, wantCode: "invalid_client"},
+		{name: "dropped scope", set: func(s *demoserver.Server) error { s.DropScope(s.Clients()[0].ID, "models:read"); return nil }, wantClass: refresher.ClassScope, wantStatus: 400, wantCode: "invalid_scope"},
+		{name: "rate limited", set: func(s *demoserver.Server) error { s.RateLimit(45 * time.Second); return nil }, wantClass: refresher.ClassRateLimited, wantStatus: 429, wantRetry: 45 * time.Second},
+		{name: "down", set: func(s *demoserver.Server) error { return s.Down() }, wantClass: refresher.ClassTransient},
 	}
 	check := func(t *testing.T, what string, err error, want refresher.Class, status int, code string, retry time.Duration) {
 		t.Helper()
@@ -112,13 +147,13 @@ func TestRefresherClassifiesTrouble(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := start(t, Options{})
+			s := startServer(t, demoserver.Options{})
 			st := demoStore(t, s)
 			if err := tt.set(s); err != nil {
 				t.Fatal(err)
 			}
-			c := chatBot
-			_, err := refresher.Exchange(t.Context(), nil, c.VaultClient(s.TokenURL()), c.Secret, nil)
+			c := s.Clients()[0]
+			_, err := refresher.Exchange(t.Context(), nil, StoreClient(c, s.TokenURL()), c.Secret, nil)
 			check(t, "Exchange", err, tt.wantClass, tt.wantStatus, tt.wantCode, tt.wantRetry)
 
 			r := newRefresher(t, st)
@@ -139,7 +174,7 @@ func TestRefresherClassifiesTrouble(t *testing.T) {
 // TestRefresherAfterUp checks that a refresher whose kept-alive connection
 // was cut by Down recovers once the server is up again.
 func TestRefresherAfterUp(t *testing.T) {
-	s := start(t, Options{})
+	s := startServer(t, demoserver.Options{})
 	r := newRefresher(t, demoStore(t, s))
 	ctx := context.Background()
 	first, err := r.Token(ctx, "chat-bot", refresher.TokenOptions{})
@@ -173,7 +208,7 @@ func TestRefresherAfterUp(t *testing.T) {
 // TestSeedAgain is a second `tokentray demo` run: a new server (new port,
 // secrets and key) re-seeds the same store, and the clients work at once.
 func TestSeedAgain(t *testing.T) {
-	first := start(t, Options{Clients: DefaultClients()})
+	first := startServer(t, demoserver.Options{Clients: demoserver.DefaultClients()})
 	st := demoStore(t, first)
 	if err := st.Add(vault.Client{Name: "mine", ClientID: "m2m-client-live-x", TokenURL: "https://auth.example.com/token"}, "s"); err != nil {
 		t.Fatal(err)
@@ -189,8 +224,8 @@ func TestSeedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	second := start(t, Options{Clients: DefaultClients()})
-	if err := second.Seed(st); err != nil {
+	second := startServer(t, demoserver.Options{Clients: demoserver.DefaultClients()})
+	if err := Seed(second, st); err != nil {
 		t.Fatalf("second Seed: %v", err)
 	}
 	if _, err := st.Token("chat-bot", nil); !errors.Is(err, vault.ErrNotFound) {
@@ -218,11 +253,46 @@ func TestSeedAgain(t *testing.T) {
 		}
 	}
 
-	idle, err := New(Options{Key: testKey()})
+	idle, err := demoserver.New(demoserver.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := idle.Seed(st); err == nil {
+	if err := Seed(idle, st); err == nil {
 		t.Error("Seed before Start: no error")
+	}
+}
+
+// TestStoreClient checks the default clients as the demo store keeps them:
+// valid, in the test environment, the auth style their method allows, and
+// secrets dated so that one is due soon, one overdue and one fresh.
+func TestStoreClient(t *testing.T) {
+	now := time.Now()
+	want := map[string]struct {
+		style    vault.AuthStyle
+		rotation vault.RotationState
+	}{
+		"chat-bot":  {vault.AuthAuto, vault.RotationDueSoon},
+		"data-sync": {vault.AuthBody, vault.RotationOverdue},
+		"org-admin": {vault.AuthHeader, vault.RotationOK},
+	}
+	clients := demoserver.DefaultClients()
+	if len(clients) != len(want) {
+		t.Fatalf("%d default clients; want %d", len(clients), len(want))
+	}
+	for _, c := range clients {
+		w, ok := want[c.Name]
+		if !ok {
+			t.Fatalf("unexpected default client %s", c.Name)
+		}
+		vc := StoreClient(c, "http://127.0.0.1:1234/oauth2/token")
+		if _, err := vc.Normalize(); err != nil {
+			t.Errorf("%s: StoreClient does not validate: %v", c.Name, err)
+		}
+		if vc.AuthStyle != w.style || vc.Environment() != vault.EnvTest || !vc.SecretSetAt.Equal(c.SecretSetAt) || vc.ClientID != c.ID || !slices.Equal(vc.Scopes, c.Scopes) {
+			t.Errorf("%s: StoreClient = %+v; want style %s, test environment, SecretSetAt %v", c.Name, vc, w.style, c.SecretSetAt)
+		}
+		if got := vault.Rotation(vc.SecretSetAt, now, vault.DefaultRotationPolicy).State; got != w.rotation {
+			t.Errorf("%s: rotation state %s; want %s", c.Name, got, w.rotation)
+		}
 	}
 }
