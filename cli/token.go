@@ -107,7 +107,7 @@ func (a *app) storeToken(ctx context.Context, name string, tf tokenFlags) (refre
 // the token endpoint does.
 type unprintableToken struct {
 	name   string
-	source refresher.Source
+	source refresher.Origin
 	field  string // "token" or "token type"
 	at     int    // byte offset of the first refused byte
 	b      byte   // that byte

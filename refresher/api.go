@@ -5,12 +5,6 @@
 // and publishes per-client state snapshots to subscribers. It knows nothing
 // of Fyne.
 //
-// api.go holds the contract other packages (cli, ui, demo) code against:
-// its types, and the methods documented in the other files of the package
-// (refresher.go: New, Token; state.go: States, State, Subscribe, Reload,
-// Close; scheduler.go: Start, Stop, Sweep; exchange.go: Exchange,
-// NewHTTPClient; errors.go: Error). Signatures change only by agreement.
-//
 // For tests, everything that touches the outside is injectable: the HTTP
 // client (Options.HTTPClient; an in-memory http.RoundTripper works inside
 // testing/synctest bubbles), the wall clock (Options.Now), the store and
@@ -27,14 +21,15 @@ import (
 	"github.com/tokentray/tokentray/vault"
 )
 
-// Source says where a token came from.
-type Source string
+// Origin says where a token came from.
+type Origin string
 
-// Token sources.
+// Where a token came from: this process's memory, the keyring (cached by
+// another process or an earlier run), or a fetch from the token endpoint.
 const (
-	FromMemory  Source = "memory"
-	FromKeyring Source = "keyring"
-	FromFetch   Source = "fetched"
+	FromMemory  Origin = "memory"
+	FromKeyring Origin = "keyring"
+	FromFetch   Origin = "fetched"
 )
 
 // Options configure a Refresher. Zero values take the defaults noted.
@@ -52,7 +47,8 @@ type Options struct {
 	// (default 30s); MaxInFlight bounds concurrent fetches (default 4).
 	SweepInterval time.Duration
 	MaxInFlight   int
-	// Now is the clock (default time.Now).
+	// Now tells the wall-clock time (default time.Now); tests set a fake
+	// one.
 	Now func() time.Time
 	// Logger receives structured logs without secrets (default: discard).
 	Logger *slog.Logger
@@ -83,8 +79,8 @@ type TokenOptions struct {
 
 // Result is a token and what is known about it.
 type Result struct {
-	Token     vault.Token // AccessToken, TokenType, Expiry, Scopes (granted), FetchedAt
-	Source    Source
+	Token     vault.Token   // AccessToken, TokenType, Expiry, Scopes (granted), FetchedAt
+	Source    Origin        // where the token came from
 	Requested []string      // the scopes asked for
 	Missing   []string      // requested scopes the server did not grant
 	Skew      time.Duration // server clock minus local clock, when > 30s; else 0

@@ -114,7 +114,7 @@ func benchRefresher(b *testing.B, store *vault.Store) *refresher.Refresher {
 	return r
 }
 
-func benchWantSource(b *testing.B, res refresher.Result, err error, want refresher.Source) {
+func benchWantSource(b *testing.B, res refresher.Result, err error, want refresher.Origin) {
 	b.Helper()
 	if err != nil {
 		b.Fatal(err)

@@ -136,9 +136,9 @@ func (e *Error) Words() Words {
 			Action: ActionWait}
 		switch {
 		case e.Retrying && !e.RetryAt.IsZero():
-			w.Fix = "nothing to do: Tokentray retries at " + clock(e.RetryAt)
+			w.Fix = "nothing to do: Tokentray retries at " + timeOfDay(e.RetryAt)
 		case !e.RetryAt.IsZero():
-			w.Fix = "the server asks to wait: try again after " + clock(e.RetryAt)
+			w.Fix = "the server asks to wait: try again after " + timeOfDay(e.RetryAt)
 		default:
 			w.Fix = "wait a minute, then try again"
 		}
@@ -151,7 +151,7 @@ func (e *Error) Words() Words {
 			w.Fix = e.fix
 		}
 		if e.Retrying && !e.RetryAt.IsZero() {
-			w.Fix = joinFix(e.fix, "Tokentray retries at "+clock(e.RetryAt))
+			w.Fix = joinFix(e.fix, "Tokentray retries at "+timeOfDay(e.RetryAt))
 		}
 	case ClassEndpoint:
 		w = Words{Title: "Wrong token URL",
@@ -290,12 +290,12 @@ func (e *Error) validUntilText() string {
 	if e.ValidUntil.IsZero() {
 		return ""
 	}
-	return "; the last good token stays valid until " + clock(e.ValidUntil)
+	return "; the last good token stays valid until " + timeOfDay(e.ValidUntil)
 }
 
-// clock formats a time for a message: local clock time with the date when
-// it is not today.
-func clock(t time.Time) string {
+// timeOfDay formats an instant for a message: the local time of day, with
+// the date when it is not today.
+func timeOfDay(t time.Time) string {
 	t = t.Local()
 	y, m, d := t.Date()
 	ny, nm, nd := time.Now().Local().Date()
@@ -348,103 +348,90 @@ func classify(err error, name, host string, requested []string, red *redactor, n
 		return out
 	}
 	out.Class = ClassTransient
-	var uae x509.UnknownAuthorityError
-	var hne x509.HostnameError
-	var cie x509.CertificateInvalidError
-	var cve *tls.CertificateVerificationError
-	var dnse *net.DNSError
-	switch {
-	case errors.Is(err, errTooLarge):
-		out.cause = fmt.Sprintf("the answer is larger than %d bytes", MaxResponseBytes)
-	case errors.Is(err, errBadTokenType), errors.Is(err, errMalformed):
-		out.cause = red.clean(err.Error(), 200)
-	case errors.Is(err, context.Canceled):
-		out.cause = "the request was cancelled"
-	case errors.As(err, &uae):
-		out.title = "Certificate not trusted"
-		out.cause = "the certificate of " + host + " is not trusted: " + red.clean(uae.Error(), 160)
-		out.fix = "if it's a private CA, add it to the system trust store or point SSL_CERT_FILE at it"
-		out.action = ActionNone
-	case errors.As(err, &hne):
-		out.title = "Certificate not trusted"
-		out.cause = "the certificate of " + host + " is for another host: " + red.clean(hne.Error(), 160)
-		out.fix = "check the token URL's host: tokentray edit " + name + " --token-url URL"
-		out.action = ActionEditURL
-	case errors.As(err, &cie):
-		out.title = "Certificate not trusted"
-		out.cause = "the certificate of " + host + " is not valid: " + red.clean(cie.Error(), 160)
-		out.fix = "check the server's certificate (and this machine's clock)"
-		out.action = ActionNone
-	case errors.As(err, &cve):
-		out.title = "Certificate not trusted"
-		out.cause = "the certificate of " + host + " is not trusted: " + red.clean(cve.Err.Error(), 160)
-		out.fix = "if it's a private CA, add it to the system trust store or point SSL_CERT_FILE at it"
-		out.action = ActionNone
-	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		out.cause = "no answer in time"
-	case strings.Contains(err.Error(), "missing access_token"):
-		out.cause = "the answer has no access_token"
-	case strings.Contains(err.Error(), "cannot parse"):
-		out.cause = "the answer is not a valid token response"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		out.cause = "can't reach " + host + ": connection refused"
-	case errors.As(err, &dnse):
-		out.cause = "can't find " + red.clean(dnse.Name, 100) + " (DNS)"
-	default:
-		var op *net.OpError
-		if errors.As(err, &op) && op.Err != nil {
-			out.cause = "can't reach " + host + ": " + red.clean(op.Op+": "+op.Err.Error(), 120)
-		} else {
-			out.cause = "network error"
-		}
+	if cause, ok := sentinelCause(err, red); ok {
+		out.cause = cause
+	} else if !untrustedCertificate(out, err, red) {
+		out.cause = transportCause(err, host, red)
 	}
 	return out
 }
 
+// sentinelCause says what went wrong for the errors this package and
+// context name: an oversized or malformed answer, a cancelled request.
+func sentinelCause(err error, red *redactor) (string, bool) {
+	switch {
+	case errors.Is(err, errTooLarge):
+		return fmt.Sprintf("the answer is larger than %d bytes", MaxResponseBytes), true
+	case errors.Is(err, errBadTokenType), errors.Is(err, errMalformed):
+		return red.clean(err.Error(), 200), true
+	case errors.Is(err, context.Canceled):
+		return "the request was cancelled", true
+	}
+	return "", false
+}
+
+// untrustedCertificate fills out's words when the TLS handshake refused the
+// server's certificate, and reports whether it did.
+func untrustedCertificate(out *Error, err error, red *redactor) bool {
+	const privateCA = "if it's a private CA, add it to the system trust store or point SSL_CERT_FILE at it"
+	var uae x509.UnknownAuthorityError
+	var hne x509.HostnameError
+	var cie x509.CertificateInvalidError
+	var cve *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &uae):
+		out.cause = "the certificate of " + out.Host + " is not trusted: " + red.clean(uae.Error(), 160)
+		out.fix = privateCA
+		out.action = ActionNone
+	case errors.As(err, &hne):
+		out.cause = "the certificate of " + out.Host + " is for another host: " + red.clean(hne.Error(), 160)
+		out.fix = "check the token URL's host: tokentray edit " + out.Client + " --token-url URL"
+		out.action = ActionEditURL
+	case errors.As(err, &cie):
+		out.cause = "the certificate of " + out.Host + " is not valid: " + red.clean(cie.Error(), 160)
+		out.fix = "check the server's certificate (and this machine's clock)"
+		out.action = ActionNone
+	case errors.As(err, &cve):
+		out.cause = "the certificate of " + out.Host + " is not trusted: " + red.clean(cve.Err.Error(), 160)
+		out.fix = privateCA
+		out.action = ActionNone
+	default:
+		return false
+	}
+	out.title = "Certificate not trusted"
+	return true
+}
+
+// transportCause says why a request got no usable answer: no answer in
+// time, an unreadable one, or no connection.
+func transportCause(err error, host string, red *redactor) string {
+	var dnse *net.DNSError
+	var op *net.OpError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return "no answer in time"
+	case strings.Contains(err.Error(), "missing access_token"):
+		return "the answer has no access_token"
+	case strings.Contains(err.Error(), "cannot parse"):
+		return "the answer is not a valid token response"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "can't reach " + host + ": connection refused"
+	case errors.As(err, &dnse):
+		return "can't find " + red.clean(dnse.Name, 100) + " (DNS)"
+	case errors.As(err, &op) && op.Err != nil:
+		return "can't reach " + host + ": " + red.clean(op.Op+": "+op.Err.Error(), 120)
+	}
+	return "network error"
+}
+
 // classifyAnswer classifies an error answer of the token endpoint.
 func classifyAnswer(out *Error, re *oauth2.RetrieveError, red *redactor, now time.Time) {
-	out.Code = red.clean(re.ErrorCode, 64)
-	out.Description = red.clean(re.ErrorDescription, 200)
-	if u, err := url.Parse(re.ErrorURI); err == nil && u.Scheme == "https" && u.Host != "" {
-		out.URI = red.clean(re.ErrorURI, 200)
-	}
-	var header http.Header
-	if re.Response != nil {
-		out.Status = re.Response.StatusCode
-		header = re.Response.Header
-	}
-	// Keep the status and codes, drop the body (it may echo anything) and
-	// the request (it holds the credentials).
-	var resp *http.Response
-	if re.Response != nil {
-		h := http.Header{}
-		for _, k := range []string{"Retry-After", "Date", "Content-Type"} {
-			if v := header.Get(k); v != "" {
-				h.Set(k, red.clean(v, 100))
-			}
-		}
-		resp = &http.Response{Status: fmt.Sprintf("%d %s", out.Status, http.StatusText(out.Status)), StatusCode: out.Status,
-			Proto: re.Response.Proto, ProtoMajor: re.Response.ProtoMajor, ProtoMinor: re.Response.ProtoMinor, Header: h}
-	}
-	out.Err = &oauth2.RetrieveError{Response: resp, ErrorCode: out.Code, ErrorDescription: out.Description, ErrorURI: out.URI}
+	header := keepAnswer(out, re, red)
 	code := re.ErrorCode
 	switch {
 	case out.Status >= 300 && out.Status < 400:
-		// Token requests follow no redirect: the secret would go to the
-		// Location's host.
 		out.Class = ClassEndpoint
-		loc := ""
-		if header != nil {
-			loc = location(header.Get("Location"), re.Response)
-		}
-		loc = red.clean(loc, 300)
-		if loc == "" {
-			out.cause = fmt.Sprintf("%s answered HTTP %d, a redirect without a Location; token requests follow no redirects", out.Host, out.Status)
-			out.fix = "check the token URL: tokentray edit " + out.Client + " --token-url URL"
-		} else {
-			out.cause = fmt.Sprintf("%s answered HTTP %d, a redirect to %s; token requests follow no redirects (the secret would go there)", out.Host, out.Status, loc)
-			out.fix = "if that is the right token URL, update it: tokentray edit " + out.Client + " --token-url " + shellWord(loc)
-		}
+		redirectWords(out, header, re.Response, red)
 	case code == "invalid_client" || out.Status == http.StatusUnauthorized:
 		out.Class = ClassRejected
 	case code == "invalid_scope" || out.Status == http.StatusForbidden:
@@ -484,6 +471,52 @@ func classifyAnswer(out *Error, re *oauth2.RetrieveError, red *redactor, now tim
 		out.Class = ClassTransient
 		out.cause = out.codeText()
 	}
+}
+
+// keepAnswer copies the status and codes of an error answer into out, and
+// replaces out.Err with an answer that keeps only them: the body may echo
+// anything and the request holds the credentials. It returns the answer's
+// header (nil without a response).
+func keepAnswer(out *Error, re *oauth2.RetrieveError, red *redactor) http.Header {
+	out.Code = red.clean(re.ErrorCode, 64)
+	out.Description = red.clean(re.ErrorDescription, 200)
+	if u, err := url.Parse(re.ErrorURI); err == nil && u.Scheme == "https" && u.Host != "" {
+		out.URI = red.clean(re.ErrorURI, 200)
+	}
+	if re.Response == nil {
+		out.Err = &oauth2.RetrieveError{ErrorCode: out.Code, ErrorDescription: out.Description, ErrorURI: out.URI}
+		return nil
+	}
+	out.Status = re.Response.StatusCode
+	header := re.Response.Header
+	h := http.Header{}
+	for _, k := range []string{"Retry-After", "Date", "Content-Type"} {
+		if v := header.Get(k); v != "" {
+			h.Set(k, red.clean(v, 100))
+		}
+	}
+	resp := &http.Response{Status: fmt.Sprintf("%d %s", out.Status, http.StatusText(out.Status)), StatusCode: out.Status,
+		Proto: re.Response.Proto, ProtoMajor: re.Response.ProtoMajor, ProtoMinor: re.Response.ProtoMinor, Header: h}
+	out.Err = &oauth2.RetrieveError{Response: resp, ErrorCode: out.Code, ErrorDescription: out.Description, ErrorURI: out.URI}
+	return header
+}
+
+// redirectWords says why a redirect answer is refused, and where the
+// server pointed: token requests follow no redirect, as the secret would go
+// to the Location's host.
+func redirectWords(out *Error, header http.Header, resp *http.Response, red *redactor) {
+	loc := ""
+	if header != nil {
+		loc = location(header.Get("Location"), resp)
+	}
+	loc = red.clean(loc, 300)
+	if loc == "" {
+		out.cause = fmt.Sprintf("%s answered HTTP %d, a redirect without a Location; token requests follow no redirects", out.Host, out.Status)
+		out.fix = "check the token URL: tokentray edit " + out.Client + " --token-url URL"
+		return
+	}
+	out.cause = fmt.Sprintf("%s answered HTTP %d, a redirect to %s; token requests follow no redirects (the secret would go there)", out.Host, out.Status, loc)
+	out.fix = "if that is the right token URL, update it: tokentray edit " + out.Client + " --token-url " + shellWord(loc)
 }
 
 // location resolves a redirect's Location against the request's URL.

@@ -202,7 +202,7 @@ func TestHydraScopeSubsets(t *testing.T) {
 	tests := []struct {
 		name       string
 		scopes     []string
-		wantSource refresher.Source
+		wantSource refresher.Origin
 		wantReqs   int // token requests so far
 	}{
 		{"all fetched", nil, refresher.FromFetch, 1},
@@ -416,7 +416,7 @@ func TestHydraRefreshAfterMargin(t *testing.T) {
 
 	steps := []struct {
 		advance    time.Duration
-		wantSource refresher.Source
+		wantSource refresher.Origin
 		wantReqs   int
 	}{
 		{0, refresher.FromMemory, 1},

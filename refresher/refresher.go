@@ -37,9 +37,13 @@ type Refresher struct {
 	sf      singleflight.Group // one fetch per client and scope set in this process
 	flights flightCount        // fetches running, for Stop to wait on
 
-	sweepMu  sync.Mutex // serialises sweeps; guards lastMono and lastWall
-	lastMono time.Time  // time.Now() at the last sweep (monotonic reading)
-	lastWall time.Time  // wall clock at the last sweep
+	// sweepTurn holds a token while a sweep runs, so sweeps (the
+	// scheduler's and Sweep's) run one at a time; a channel rather than a
+	// mutex so that a sweep waiting its turn gives up when its context ends.
+	// The holder owns lastMono and lastWall.
+	sweepTurn chan struct{}
+	lastMono  time.Time // time.Now() at the last sweep (monotonic reading)
+	lastWall  time.Time // wall clock at the last sweep
 
 	mu      sync.Mutex // guards the fields below
 	clients map[string]*entry
@@ -116,12 +120,13 @@ func New(opts Options) *Refresher {
 		opts.RotationInterval = 24 * time.Hour
 	}
 	r := &Refresher{
-		opts:    opts,
-		store:   opts.Store,
-		hc:      opts.HTTPClient,
-		log:     opts.Logger.With("pkg", "refresher"),
-		clients: map[string]*entry{},
-		subs:    map[*Subscription]struct{}{},
+		opts:      opts,
+		store:     opts.Store,
+		hc:        opts.HTTPClient,
+		log:       opts.Logger.With("pkg", "refresher"),
+		clients:   map[string]*entry{},
+		subs:      map[*Subscription]struct{}{},
+		sweepTurn: make(chan struct{}, 1),
 	}
 	r.fetchCtx, r.fetchCancel = context.WithCancel(context.Background())
 	return r
@@ -235,7 +240,7 @@ func scopeSet(c vault.Client, asked []string) (set, requested []string, err *Err
 }
 
 // resultOf builds a Result from a slot.
-func resultOf(s *slot, src Source, requested []string) Result {
+func resultOf(s *slot, src Origin, requested []string) Result {
 	return Result{
 		Token:     s.tok,
 		Source:    src,
@@ -309,7 +314,7 @@ func (r *Refresher) Token(ctx context.Context, name string, opts TokenOptions) (
 			r.log.Debug("cached token unreadable", "client", name, "err", err)
 		}
 	}
-	return r.fetch(ctx, name, key, set, requested, opts, false)
+	return r.fetch(ctx, fetchRequest{name: name, key: key, set: set, requested: requested, opts: opts})
 }
 
 // staleLocked returns the last good token with RefreshErr set, or the last
@@ -406,17 +411,35 @@ type flight struct {
 	outdated bool
 }
 
+// fetchRequest is one fetch of a token for a client and scope set.
+type fetchRequest struct {
+	name      string
+	key       string   // the scope set's key; "" for the client's default set
+	set       []string // the scope set cached under; nil for the default set
+	requested []string // the scopes asked of the server
+	opts      TokenOptions
+	// replace: the scheduler's refresh ahead of the margin, which takes a
+	// token cached by another process only if it differs from the one in
+	// memory.
+	replace bool
+
+	// Filled in by fetch and doFetch.
+	started time.Time    // when the caller asked (Force takes no older token)
+	client  vault.Client // the client's settings when the fetch began
+	host    string       // of the token URL, for errors
+	known   string       // the access token in memory when the fetch began
+}
+
 // fetch gets a token through the per-process singleflight and the
 // per-client file lock. The request runs on the refresher's long-lived
-// context; ctx only bounds how long this caller waits. replace (the
-// scheduler's refresh ahead of the margin) accepts a token cached by
-// another process only if it differs from the one in memory.
-func (r *Refresher) fetch(ctx context.Context, name, key string, set, requested []string, opts TokenOptions, replace bool) (Result, error) {
-	started := r.now()
+// context; ctx only bounds how long this caller waits.
+func (r *Refresher) fetch(ctx context.Context, req fetchRequest) (Result, error) {
+	req.started = r.now()
+	name, key, requested, opts := req.name, req.key, req.requested, req.opts
 	ch := r.sf.DoChan(name+"\x00"+key, func() (any, error) {
 		r.flights.add()
 		defer r.flights.done()
-		return r.doFetch(name, key, set, requested, opts, started, replace), nil
+		return r.doFetch(req), nil
 	})
 	var f flight
 	select {
@@ -458,8 +481,9 @@ func (r *Refresher) fetch(ctx context.Context, name, key string, set, requested 
 // doFetch runs one fetch for a client and scope set: under the client's
 // file lock it re-reads the keyring cache (another process may just have
 // refreshed), then asks the token endpoint and caches the answer.
-func (r *Refresher) doFetch(name, key string, set, requested []string, opts TokenOptions, started time.Time, replace bool) flight {
+func (r *Refresher) doFetch(req fetchRequest) flight {
 	ctx := r.fetchContext()
+	name, key, set, requested := req.name, req.key, req.set, req.requested
 	r.mu.Lock()
 	e, ok := r.clients[name]
 	if !ok {
@@ -467,16 +491,16 @@ func (r *Refresher) doFetch(name, key string, set, requested []string, opts Toke
 		return flight{err: &Error{Class: ClassConfig, Client: name, Err: vault.ErrNoClient, cause: "the client was removed"}}
 	}
 	c := e.client
-	host := hostOf(c.TokenURL)
+	req.client, req.host = c, hostOf(c.TokenURL)
 	s := e.slot(key, set)
 	s.inFlight = true
-	known := s.tok.AccessToken
+	req.known = s.tok.AccessToken
 	if key == "" {
 		r.publishLocked(e)
 	}
 	r.mu.Unlock()
 
-	f := r.lockedFetch(ctx, c, host, key, set, requested, opts, started, known, replace)
+	f := r.lockedFetch(ctx, req)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -533,15 +557,15 @@ func (r *Refresher) doFetch(name, key string, set, requested []string, opts Toke
 }
 
 // lockedFetch is the part of doFetch under the client's file lock.
-func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key string, set, requested []string, opts TokenOptions, started time.Time, known string, replace bool) flight {
-	name := c.Name
+func (r *Refresher) lockedFetch(ctx context.Context, req fetchRequest) flight {
+	name, host := req.client.Name, req.host
 	if r.store == nil {
 		return flight{err: &Error{Class: ClassConfig, Client: name, Host: host, Err: errors.New("no store"), cause: "the refresher has no store"}}
 	}
 	unlock, err := r.store.LockClient(ctx, name)
 	if err != nil {
 		if ctx.Err() != nil {
-			return flight{err: classify(err, name, host, requested, nil, r.now())}
+			return flight{err: classify(err, name, host, req.requested, nil, r.now())}
 		}
 		// A local file problem (permissions, a full disk), not the network.
 		return flight{err: &Error{Class: ClassConfig, Client: name, Host: host, Err: err,
@@ -549,23 +573,9 @@ func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key s
 			fix:   "check that the configuration directory is writable; run: tokentray doctor"}}
 	}
 	defer unlock()
-	var cached *vault.Token
-	if t, err := r.store.Token(name, set); err == nil {
-		now := r.now()
-		if usable(t, now, 0) {
-			cached = &t
-		}
-		ok := r.fresh(t, now, opts.MinTTL)
-		if opts.Force || replace {
-			ok = ok && t.AccessToken != known
-		}
-		if opts.Force {
-			// Someone fetched while this caller waited: that is the new token.
-			ok = ok && !t.FetchedAt.Before(started)
-		}
-		if ok {
-			return flight{res: Result{Token: t, Source: FromKeyring, Missing: vault.MissingScopes(requested, t.Scopes)}}
-		}
+	cached, f, done := r.cachedUnderLock(req)
+	if done {
+		return f
 	}
 	secret, err := r.store.Secret(name)
 	if err != nil {
@@ -573,35 +583,94 @@ func (r *Refresher) lockedFetch(ctx context.Context, c vault.Client, host, key s
 		e.Host = host
 		return flight{err: e}
 	}
-	cfg := r.config(name, key, c)
+	f = r.askServer(ctx, req, secret)
+	if f.err != nil {
+		// Only a passing failure serves the last good token; a rejected or
+		// misconfigured client does not.
+		if f.err.Class == ClassTransient || f.err.Class == ClassRateLimited {
+			f.stale = cached
+		}
+		return f
+	}
+	return r.keep(req, f.res)
+}
+
+// cachedUnderLock reads the keyring's cached token once the client's lock
+// is taken: another process may just have fetched one. It returns that
+// token while it is valid (the last good one should the request fail), and
+// the flight that ends the fetch when it is the token the caller wants.
+func (r *Refresher) cachedUnderLock(req fetchRequest) (valid *vault.Token, f flight, done bool) {
+	t, err := r.store.Token(req.client.Name, req.set)
+	if err != nil {
+		return nil, flight{}, false
+	}
+	now := r.now()
+	if usable(t, now, 0) {
+		valid = &t
+	}
+	ok := r.fresh(t, now, req.opts.MinTTL)
+	if req.opts.Force || req.replace {
+		ok = ok && t.AccessToken != req.known
+	}
+	if req.opts.Force {
+		// Someone fetched while this caller waited: that is the new token.
+		ok = ok && !t.FetchedAt.Before(req.started)
+	}
+	if !ok {
+		return valid, flight{}, false
+	}
+	return valid, flight{res: Result{Token: t, Source: FromKeyring, Missing: vault.MissingScopes(req.requested, t.Scopes)}}, true
+}
+
+// askServer runs the token request with the client's secret, which is set
+// on the shared configuration for this one request only.
+func (r *Refresher) askServer(ctx context.Context, req fetchRequest, secret string) flight {
+	c, name := req.client, req.client.Name
+	cfg := r.config(name, req.key, c)
 	cfg.ClientSecret = secret
-	cfg.Scopes = requested
-	res, ferr := exchange(ctx, r.hc, cfg, c, requested, r.now)
+	cfg.Scopes = req.requested
+	res, ferr := exchange(ctx, r.hc, cfg, c, req.requested, r.now)
 	cfg.ClientSecret = ""
 	if ferr != nil {
 		var e *Error
 		if !errors.As(ferr, &e) {
-			e = classify(ferr, name, host, requested, nil, r.now())
+			e = classify(ferr, name, req.host, req.requested, nil, r.now())
 		}
-		if e.Class != ClassTransient && e.Class != ClassRateLimited {
-			cached = nil // rejected or misconfigured: not a passing failure
-		}
-		return flight{err: e, stale: cached}
+		return flight{err: e}
 	}
-	if cur, err := r.store.Get(name); err == nil && !sameIdentity(cur, c) {
-		// Edited while the request ran (tokentray edit, the window): the
-		// token is for the old settings. Drop what the edit could not drop
-		// while this fetch held the lock.
-		if err := r.store.DeleteToken(name, set); err != nil {
+	return flight{res: res}
+}
+
+// keep caches a new token in the keyring, unless the client was edited
+// while the request ran (tokentray edit, the window): then the token is
+// for the old settings, and what the edit could not drop while this fetch
+// held the lock is dropped.
+func (r *Refresher) keep(req fetchRequest, res Result) flight {
+	name := req.client.Name
+	if r.editedMeanwhile(req.client) {
+		if err := r.store.DeleteToken(name, req.set); err != nil {
 			r.log.Warn("cannot drop a cached token after an edit", "client", name, "err", err)
 		}
 		return flight{res: res, outdated: true}
 	}
-	if err := r.store.SetToken(name, set, res.Token); err != nil {
+	if err := r.store.SetToken(name, req.set, res.Token); err != nil {
 		res.NotCached = err
 		r.log.Warn("token kept in memory only", "client", name, "fingerprint", res.Token.Fingerprint(), "err", err)
 	}
 	return flight{res: res}
+}
+
+// editedMeanwhile reports whether the stored settings of c differ from c
+// in what its tokens stand for. While the index file is the one the client
+// list was read from, nothing was edited, and a stat answers: reading the
+// index decodes every client, which made each token of a 1,000-client fill
+// pay for the 1,000.
+func (r *Refresher) editedMeanwhile(c vault.Client) bool {
+	if !r.indexChanged() {
+		return false
+	}
+	cur, err := r.store.Get(c.Name)
+	return err == nil && !sameIdentity(cur, c)
 }
 
 // dropOutdated deletes the keyring's cached token of name and scope set

@@ -12,37 +12,24 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// scheduler runs the sweeps (on cron, and at the next due instant) and the
-// rotation checks between Start and Stop.
+// scheduler runs the sweeps and the rotation checks between Start and
+// Stop. One goroutine (loop) runs every sweep, so sweeps never overlap:
+// cron's periodic job, the timer of the next due instant and a change of
+// the client list only wake it, and wake-ups that come while a sweep runs
+// fold into one sweep after it.
 type scheduler struct {
 	cron   *cron.Cron
 	ctx    context.Context // cancelled by Stop: ends the loop and its sweeps
 	cancel context.CancelFunc
-	wake   chan struct{}  // kick: sweep now (buffered 1)
-	rearm  chan time.Time // the next due instant found by a cron sweep (buffered 1)
+	wake   chan struct{}  // sweep as soon as possible (buffered 1)
 	wg     sync.WaitGroup // the loop goroutine
 }
 
-// kick asks for a sweep as soon as possible.
+// kick asks the loop for a sweep; it never blocks.
 func (s *scheduler) kick() {
 	select {
 	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-// setNext hands the loop the next due instant, replacing an older one.
-func (s *scheduler) setNext(t time.Time) {
-	for {
-		select {
-		case s.rearm <- t:
-			return
-		default:
-		}
-		select {
-		case <-s.rearm:
-		default:
-		}
+	default: // a sweep is asked for already
 	}
 }
 
@@ -71,22 +58,14 @@ func (r *Refresher) Start(ctx context.Context) error {
 	}
 	lg := cronLogger{r.log}
 	s := &scheduler{
-		cron: cron.New(
-			cron.WithChain(cron.Recover(lg), cron.SkipIfStillRunning(lg)),
-			cron.WithLogger(lg),
-		),
-		wake:  make(chan struct{}, 1),
-		rearm: make(chan time.Time, 1),
+		cron: cron.New(cron.WithChain(cron.Recover(lg)), cron.WithLogger(lg)),
+		wake: make(chan struct{}, 1),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	r.sched = s
 	r.mu.Unlock()
 
-	if _, err := s.cron.AddFunc(every(r.opts.SweepInterval), func() {
-		if next, ok := r.trySweep(s.ctx); ok {
-			s.setNext(next)
-		}
-	}); err != nil {
+	if _, err := s.cron.AddFunc(every(r.opts.SweepInterval), s.kick); err != nil {
 		r.abort(s)
 		return fmt.Errorf("refresher: start: schedule sweeps: %w", err)
 	}
@@ -124,33 +103,22 @@ func (r *Refresher) abort(s *scheduler) {
 	s.cancel()
 }
 
-// loop runs sweeps when kicked and at the next due instant.
+// loop runs every sweep of the scheduler: when woken, and at the instant
+// the next client comes due.
 func (r *Refresher) loop(s *scheduler) {
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	arm := func(next time.Time) {
-		timer.Stop()
-		if next.IsZero() {
-			return
-		}
-		timer.Reset(max(next.Sub(r.now()), 0))
-	}
+	due := time.NewTimer(time.Hour)
+	due.Stop()
+	defer due.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-s.wake:
-		case <-timer.C:
-		case next := <-s.rearm:
-			arm(next)
-			continue
+		case <-due.C:
 		}
-		if next, ok := r.trySweep(s.ctx); ok {
-			arm(next)
-		} else {
-			// A cron sweep is running; look again shortly.
-			arm(r.now().Add(time.Second))
+		due.Stop()
+		if next := r.autoSweep(s.ctx); !next.IsZero() {
+			due.Reset(max(next.Sub(r.now()), 0))
 		}
 	}
 }
@@ -191,29 +159,39 @@ func (r *Refresher) Stop(ctx context.Context) error {
 // with at most MaxInFlight fetches at a time, and publishes the states that
 // changed with time. After a wall-clock jump (suspend, clock change) every
 // client whose token is not fresh is re-checked at once. It returns the
-// number of clients that were due. The scheduler calls it; it is exported
-// for "refresh all" and benchmarks.
+// number of clients that were due. It waits for a sweep already running
+// (sweeps never overlap) and returns 0 when ctx ends before its turn. It is
+// exported for "refresh all" and benchmarks; the scheduler runs its own.
 func (r *Refresher) Sweep(ctx context.Context) int {
-	r.sweepMu.Lock()
-	defer r.sweepMu.Unlock()
-	n, _ := r.sweepLocked(ctx, false)
+	n, _ := r.sweep(ctx, false)
 	return n
 }
 
-// trySweep runs one sweep unless one is running already, and returns the
-// next instant a client comes due (zero when none).
-func (r *Refresher) trySweep(ctx context.Context) (time.Time, bool) {
-	if !r.sweepMu.TryLock() {
-		r.log.Debug("sweep skipped: the previous one is still running")
-		return time.Time{}, false
+// autoSweep runs one sweep of the scheduler and returns the next instant a
+// client comes due (zero when none). It waits for a Sweep running on
+// another goroutine.
+func (r *Refresher) autoSweep(ctx context.Context) time.Time {
+	_, next := r.sweep(ctx, true)
+	return next
+}
+
+// sweep runs sweepLocked when its turn comes, one sweep at a time; it
+// returns zeros when ctx ends first.
+func (r *Refresher) sweep(ctx context.Context, auto bool) (int, time.Time) {
+	select {
+	case r.sweepTurn <- struct{}{}:
+	case <-ctx.Done():
+		return 0, time.Time{}
 	}
-	defer r.sweepMu.Unlock()
-	_, next := r.sweepLocked(ctx, true)
-	return next, true
+	defer func() { <-r.sweepTurn }()
+	r.log.Debug("sweep started", "auto", auto)
+	n, next := r.sweepLocked(ctx, auto)
+	r.log.Debug("sweep done", "due", n, "next", next)
+	return n, next
 }
 
 // detectJump compares wall-clock and monotonic time elapsed since the last
-// sweep. r.sweepMu is held.
+// sweep. The caller holds r.sweepTurn.
 func (r *Refresher) detectJump() (time.Duration, bool) {
 	mono := time.Now()
 	wall := r.opts.Now().Round(0)
@@ -228,8 +206,10 @@ func (r *Refresher) detectJump() (time.Duration, bool) {
 	return 0, false
 }
 
-// sweepLocked is Sweep under r.sweepMu. auto (the scheduler's own sweeps)
-// refreshes a token no earlier than autoDueAt.
+// sweepLocked is a sweep, its caller holding r.sweepTurn. auto (the
+// scheduler's own sweeps) refreshes a token no earlier than autoDueAt. It
+// returns the number of clients that were due and the next instant one
+// comes due (zero when none, or when ctx ended).
 func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time) {
 	dueAt := func(s *slot) time.Time {
 		if auto {
@@ -237,6 +217,30 @@ func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time)
 		}
 		return s.dueAt
 	}
+	jump := r.catchUp(auto)
+	due, next := r.dueClients(r.now(), jump, dueAt)
+	if len(due) == 0 {
+		return 0, next
+	}
+	if !r.refreshEach(ctx, due) {
+		return len(due), time.Time{}
+	}
+	// Due instants changed with the fetches: look again.
+	now := r.now()
+	next = earliest(next, r.nextDueOf(due, now, dueAt))
+	if !next.IsZero() && next.Before(now) {
+		next = now
+	}
+	return len(due), next
+}
+
+// catchUp brings the refresher up to date before a sweep looks at the
+// clients: after a wall-clock jump it moves tokens and retry times and
+// re-checks rotation; a scheduled sweep (auto) re-reads the client list
+// when another process (the command line) changed the store, or when a
+// held client waits for a new secret or an edit another process may have
+// made. It reports whether the clock jumped.
+func (r *Refresher) catchUp(auto bool) bool {
 	jumpBy, jump := r.detectJump()
 	if jump {
 		r.log.Info("clock jump detected: re-checking every client", "jump", jumpBy.Round(time.Second))
@@ -244,22 +248,19 @@ func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time)
 		r.checkRotation()
 	}
 	if auto && (r.indexChanged() || r.anyHeld()) {
-		// Another process (the command line) changed the store, or a held
-		// client waits for a new secret or an edit another process may have
-		// made.
 		if _, err := r.reload(); err != nil {
 			r.log.Warn("cannot re-read the client list", "err", err)
 		}
 	}
-	now := r.now()
-	var due []string
-	var next time.Time
-	soonest := func(t time.Time) {
-		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
-			next = t
-		}
-	}
+	return jump
+}
+
+// dueClients publishes the states whose phase changed with time, and
+// returns the clients due at now and the earliest instant another one
+// comes due. After a clock jump every token that is not fresh is due.
+func (r *Refresher) dueClients(now time.Time, jump bool, dueAt func(*slot) time.Time) (due []string, next time.Time) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	for name, e := range r.clients {
 		if r.phaseOf(e, now) != e.last.Phase {
 			r.publishLocked(e)
@@ -271,7 +272,7 @@ func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time)
 		case s.inFlight || (s.held && s.nextAttempt.IsZero()):
 		case s.err != nil:
 			if now.Before(s.nextAttempt) {
-				soonest(s.nextAttempt)
+				next = earliest(next, s.nextAttempt)
 			} else {
 				due = append(due, name)
 			}
@@ -280,49 +281,62 @@ func (r *Refresher) sweepLocked(ctx context.Context, auto bool) (int, time.Time)
 		case !now.Before(dueAt(s)) || (jump && !r.fresh(s.tok, now, 0)):
 			due = append(due, name)
 		default:
-			soonest(dueAt(s))
+			next = earliest(next, dueAt(s))
 		}
 	}
-	r.mu.Unlock()
-	if len(due) == 0 {
-		return 0, next
-	}
+	return due, next
+}
+
+// refreshEach refreshes the due clients, at most MaxInFlight at a time. It
+// reports false when ctx ended before every refresh started.
+func (r *Refresher) refreshEach(ctx context.Context, due []string) bool {
 	sem := make(chan struct{}, r.opts.MaxInFlight)
 	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, name := range due {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			wg.Wait()
-			return len(due), time.Time{}
+			return false
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			r.refreshDue(ctx, name)
 		})
 	}
-	wg.Wait()
-	// Due instants changed with the fetches: look again.
+	return true
+}
+
+// nextDueOf is the earliest instant one of the named clients comes due
+// again after their refreshes (zero when none will on its own).
+func (r *Refresher) nextDueOf(names []string, now time.Time, dueAt func(*slot) time.Time) time.Time {
 	r.mu.Lock()
-	now = r.now()
-	for _, name := range due {
+	defer r.mu.Unlock()
+	var next time.Time
+	for _, name := range names {
 		e, ok := r.clients[name]
 		if !ok {
 			continue
 		}
-		if s, ok := e.slots[""]; ok && (!s.held || !s.nextAttempt.IsZero()) && !s.inFlight {
-			if s.err != nil {
-				soonest(s.nextAttempt)
-			} else if usable(s.tok, now, 0) {
-				soonest(dueAt(s))
-			}
+		s, ok := e.slots[""]
+		if !ok || s.inFlight || (s.held && s.nextAttempt.IsZero()) {
+			continue
+		}
+		if s.err != nil {
+			next = earliest(next, s.nextAttempt)
+		} else if usable(s.tok, now, 0) {
+			next = earliest(next, dueAt(s))
 		}
 	}
-	r.mu.Unlock()
-	if !next.IsZero() && next.Before(now) {
-		next = now
+	return next
+}
+
+// earliest is the earlier of a and b, a zero time meaning none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
 	}
-	return len(due), next
+	return a
 }
 
 // anyHeld reports whether some client waits for a change (rejected or
@@ -384,7 +398,7 @@ func (r *Refresher) refreshDue(ctx context.Context, name string) {
 		r.mu.Unlock()
 		return
 	}
-	_, err := r.fetch(ctx, name, "", nil, requested, TokenOptions{}, true)
+	_, err := r.fetch(ctx, fetchRequest{name: name, requested: requested, replace: true})
 	if err != nil {
 		r.log.Debug("scheduled refresh failed", "client", name, "err", err)
 	}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -633,5 +636,108 @@ func TestSchedulerSeesClientsAddedByAnotherProcess(t *testing.T) {
 		if got := b.srv.count(); got != 2 {
 			t.Errorf("token requests = %d; want 2 (billing at start, search after the sweep)", got)
 		}
+	})
+}
+
+// sweepLog records the scheduler's "sweep started" and "sweep done" log
+// lines, in order.
+type sweepLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *sweepLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *sweepLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *sweepLog) WithGroup(string) slog.Handler            { return l }
+func (l *sweepLog) Handle(_ context.Context, rec slog.Record) error {
+	if strings.HasPrefix(rec.Message, "sweep ") {
+		l.mu.Lock()
+		l.lines = append(l.lines, rec.Message)
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+// check fails t when two sweeps overlapped, and returns how many ran.
+func (l *sweepLog) check(t *testing.T) int {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	started := 0
+	for i, m := range l.lines {
+		want := "sweep started"
+		if i%2 == 1 {
+			want = "sweep done"
+		}
+		if m != want {
+			t.Fatalf("sweep log line %d = %q; want %q (sweeps overlapped): %q", i, m, want, l.lines)
+		}
+		if m == "sweep started" {
+			started++
+		}
+	}
+	return started
+}
+
+func TestSchedulerRunsOneSweepAtATime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := &sweepLog{}
+		b := newBubble(t, func(o *Options) { o.Logger = slog.New(log) })
+		release := make(chan struct{})
+		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+			if n == 1 {
+				<-release // the first sweep's fetch takes its time
+			}
+			tokenOK(w, nil)
+		})
+		b.start(t)
+		defer b.stop(t)
+		// While the first sweep runs: cron wakes the loop three times, a
+		// client is added (Reload wakes it), and "refresh all" asks for a
+		// sweep of its own.
+		time.Sleep(3 * b.r.opts.SweepInterval)
+		c := testClient("https://auth.example.com/token", vault.AuthHeader)
+		c.Name = "second"
+		if err := b.store.Add(c, testSecret); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.r.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		refreshAll := make(chan int)
+		go func() { refreshAll <- b.r.Sweep(context.Background()) }()
+		synctest.Wait()
+		if n := log.check(t); n != 1 {
+			t.Fatalf("%d sweeps started while the first one ran; want 1 in all", n)
+		}
+		close(release)
+		if due := <-refreshAll; due != 1 {
+			t.Errorf("refresh all: %d due; want 1 (the added client)", due)
+		}
+		synctest.Wait()
+		// The wake-ups that came during the first sweep fold into one sweep
+		// after it; "refresh all" runs its own.
+		if n := log.check(t); n != 3 {
+			t.Errorf("%d sweeps ran; want 3 (the first, one for the wake-ups, refresh all)", n)
+		}
+		if got := b.srv.count(); got != 2 {
+			t.Errorf("token requests = %d; want 2 (one per client)", got)
+		}
+	})
+}
+
+func TestStopLeavesNoGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, func(o *Options) { o.SweepInterval = time.Second })
+		b.srv.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+			<-r.Context().Done() // in flight until Stop cancels it
+		})
+		b.start(t)
+		time.Sleep(1500 * time.Millisecond) // cron has woken the loop meanwhile
+		if err := b.r.Stop(context.Background()); err != nil {
+			t.Fatalf("Stop: %v", err)
+		}
+		// synctest.Test fails when a goroutine of the bubble outlives this
+		// function: the loop, cron, a fetch, a context.AfterFunc.
 	})
 }

@@ -122,7 +122,7 @@ func TestTokenMemoryKeyringFetch(t *testing.T) {
 		name    string
 		r       *Refresher
 		advance time.Duration
-		want    Source
+		want    Origin
 		wantN   int // requests so far
 	}{
 		{"first call fetches", f.r, 0, FromFetch, 1},
@@ -243,7 +243,7 @@ func TestTokenMinTTLAndForce(t *testing.T) {
 	f.clock.Add(10 * time.Minute) // 50 minutes left
 	tests := []struct {
 		opts  TokenOptions
-		want  Source
+		want  Origin
 		wantN int
 	}{
 		{TokenOptions{MinTTL: 45 * time.Minute}, FromMemory, 1},

@@ -10,7 +10,7 @@ import (
 // Schedule says on which days of a secret's life a rotation reminder is due:
 // each of Days, then every day from Period on (overdue).
 //
-// The rule, for ui/notifications: a reminder is identified by the age of the
+// A reminder is identified by the age of the
 // secret in whole days when it falls due (76, 83, 89, 90, 91, ...). The
 // reminder due now is the latest one whose day has been reached; it is due
 // only if it is later than the last one sent for the same secret. So a

@@ -24,8 +24,8 @@ func needsRepair(ix index) bool {
 // secret changes marked in the index are completed or undone (see
 // SetSecret), and keyring items listed for deletion are deleted. It stops at
 // the first keyring failure and returns it; what is left stays listed for
-// the next call. Open calls it when there is work; the window may call it
-// again later.
+// the next call. Open calls it when the index lists work, so the next
+// command or window start picks up what a keyring that was down left.
 func (s *Store) Repair() error {
 	return s.locked(func() error {
 		ix, err := s.readIndex()
