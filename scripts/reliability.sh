@@ -92,15 +92,33 @@ timed dbus-run-session -- bash -c '
 fault "locked collection" 7 "$rc" "$secs" 6
 
 # 4. A stopped keyring daemon (SIGSTOP): the keyring timeout (5 s) ends it.
+# gnome-keyring-daemon prints its environment before it owns
+# org.freedesktop.secrets, so the owner is polled for (a loaded CI machine
+# once asked too early, stopped nothing and saw set-secret succeed); the
+# stopped process must be that daemon, and only set-secret is timed.
 seed_store "$scratch/f4"
 timed dbus-run-session -- bash -c '
   export XDG_DATA_HOME=$SCRATCH/stopped-data; mkdir -p "$XDG_DATA_HOME"
   eval "$(printf %s pw | gnome-keyring-daemon --replace --unlock --components=secrets)" >/dev/null
-  pid=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets | awk "/uint32/ {print \$2}")
+  pid=""
+  for _ in $(seq 100); do
+    pid=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets 2>/dev/null | awk "/uint32/ {print \$2}")
+    [[ -n $pid ]] && break
+    sleep 0.1
+  done
+  if [[ -z $pid || $(cat "/proc/$pid/comm" 2>/dev/null) != gnome-keyring-d* ]]; then
+    echo "no gnome-keyring-daemon owns org.freedesktop.secrets after 10 s (owner pid: ${pid:-none})"; exit 98
+  fi
   kill -STOP "$pid"
+  t0=$(date +%s.%N)
   TOKENTRAY_CONFIG_DIR=$SCRATCH/f4 "$TT" set-secret billing --no-test <<<"s3cret"; rc=$?
-  kill -CONT "$pid"; exit $rc'
+  t1=$(date +%s.%N)
+  kill -CONT "$pid"
+  awk -v a="$t0" -v b="$t1" "BEGIN {printf \"%.2f\", b - a}" >"$SCRATCH/f4.secs"
+  exit $rc'
+[[ -s $scratch/f4.secs ]] && secs=$(cat "$scratch/f4.secs")
 fault "stopped keyring daemon" 7 "$rc" "$secs" 8
+[[ $rc -eq 7 ]] || sed 's/^/    /' "$scratch/out"
 
 after_daemons=$(dbus_daemons)
 if [[ "$(comm -13 <(echo "$before_daemons") <(echo "$after_daemons"))" != "" ]]; then
