@@ -48,7 +48,7 @@ if [[ -z ${SMOKE_GUI_INNER:-} ]]; then
     fail "package ui imports fyne.io/fyne/v2/app (it must receive the fyne.App instead)"
   fi
   mkdir -p "$ART" bin
-  rm -f "$ART"/*
+  find "$ART" -maxdepth 1 -type f -delete # files only: check-fresh-debian keeps its logs in a directory here
   SECONDS=0
   echo "smoke-gui: building bin/tokentray and bin/tokentray-gui"
   CGO_ENABLED=0 go build -o bin/tokentray . || fail "go build of the command line failed"
