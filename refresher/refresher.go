@@ -420,7 +420,7 @@ type fetchRequest struct {
 	opts      TokenOptions
 	// replace: the scheduler's refresh ahead of the margin, which takes a
 	// token cached by another process only if it differs from the one in
-	// memory.
+	// memory and is not due itself.
 	replace bool
 
 	// Filled in by fetch and doFetch.
@@ -611,6 +611,11 @@ func (r *Refresher) cachedUnderLock(req fetchRequest) (valid *vault.Token, f fli
 	ok := r.fresh(t, now, req.opts.MinTTL)
 	if req.opts.Force || req.replace {
 		ok = ok && t.AccessToken != req.known
+	}
+	if req.replace {
+		// The scheduler takes a token cached by another process (or an
+		// earlier run) only when that one is not due itself.
+		ok = ok && now.Before(r.dueAt(t))
 	}
 	if req.opts.Force {
 		// Someone fetched while this caller waited: that is the new token.

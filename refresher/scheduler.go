@@ -378,7 +378,10 @@ func (r *Refresher) afterJump(d time.Duration) {
 }
 
 // refreshDue gets a new token for a due client's default scopes: a newer
-// token cached by another process, or a fetch.
+// token cached by another process, or a fetch. The keyring's cached token
+// is read once, under the client's lock (cachedUnderLock): a read before
+// the lock as well would cost every due client a second keyring round trip
+// for what the read under the lock sees anyway.
 func (r *Refresher) refreshDue(ctx context.Context, name string) {
 	r.mu.Lock()
 	e, ok := r.clients[name]
@@ -387,17 +390,7 @@ func (r *Refresher) refreshDue(ctx context.Context, name string) {
 		return
 	}
 	requested := append([]string(nil), e.client.Scopes...)
-	s := e.slot("", nil)
-	known := s.tok
 	r.mu.Unlock()
-	now := r.now()
-	if t, err := r.store.Token(name, nil); err == nil && t.AccessToken != known.AccessToken &&
-		r.fresh(t, now, 0) && now.Before(r.dueAt(t)) {
-		r.mu.Lock()
-		r.adoptLocked(name, "", nil, t, requested)
-		r.mu.Unlock()
-		return
-	}
 	_, err := r.fetch(ctx, fetchRequest{name: name, requested: requested, replace: true})
 	if err != nil {
 		r.log.Debug("scheduled refresh failed", "client", name, "err", err)

@@ -741,3 +741,76 @@ func TestStopLeavesNoGoroutine(t *testing.T) {
 		// function: the loop, cron, a fetch, a context.AfterFunc.
 	})
 }
+
+// TestSweepReadsTheKeyringOncePerDueClient counts the keyring calls of a
+// fill and of a wave of tokens coming due: per due client one read of the
+// cached token (under the client's lock), one of the secret and one write.
+// A token another process cached meanwhile is still taken, not fetched
+// again.
+func TestSweepReadsTheKeyringOncePerDueClient(t *testing.T) {
+	const n = 6
+	srv := &tokenServer{}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	kr := vaulttest.New()
+	clock := newFakeClock()
+	store, err := vault.Open(t.TempDir(), kr, vault.WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		c := testClient(ts.URL, vault.AuthHeader)
+		c.Name = fmt.Sprintf("c%02d", i)
+		if err := store.Add(c, testSecret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newRefresher := func() *Refresher {
+		return New(Options{Store: store, Now: clock.Now, HTTPClient: NewHTTPClient(5 * time.Second), MaxInFlight: 2})
+	}
+	r := newRefresher()
+	t.Cleanup(func() { _ = r.Close() })
+	if err := r.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	sweep := func(what string, wantDue, wantRequests int) {
+		t.Helper()
+		gets, sets, reqs := kr.Calls("get"), kr.Calls("set"), srv.count()
+		if got := r.Sweep(context.Background()); got != wantDue {
+			t.Fatalf("%s: %d due; want %d", what, got, wantDue)
+		}
+		if got := kr.Calls("get") - gets; got != 2*wantDue {
+			t.Errorf("%s: %d keyring reads for %d due clients; want %d (the cached token and the secret of each)", what, got, wantDue, 2*wantDue)
+		}
+		if got := kr.Calls("set") - sets; got != wantRequests {
+			t.Errorf("%s: %d keyring writes; want %d (one per token fetched)", what, got, wantRequests)
+		}
+		if got := srv.count() - reqs; got != wantRequests {
+			t.Errorf("%s: %d token requests; want %d", what, got, wantRequests)
+		}
+	}
+	sweep("first fill", n, n)
+
+	clock.Add(50 * time.Minute) // every 1 h token inside its 12 min margin
+	other := newRefresher()     // another process refreshes c00 first
+	res, err := other.Token(context.Background(), "c00", TokenOptions{})
+	if err != nil || res.Source != FromFetch {
+		t.Fatalf("other process: Source %q, err %v; want a fetch", res.Source, err)
+	}
+	before := srv.count()
+	// c00's read under the lock finds the other process's token, which is
+	// not read as a secret nor fetched again; the secret read is saved.
+	gets := kr.Calls("get")
+	if got := r.Sweep(context.Background()); got != n {
+		t.Fatalf("wave: %d due; want %d", got, n)
+	}
+	if got := kr.Calls("get") - gets; got != 2*n-1 {
+		t.Errorf("wave: %d keyring reads; want %d (the cached token of each, the secret of each fetched)", got, 2*n-1)
+	}
+	if got := srv.count() - before; got != n-1 {
+		t.Errorf("wave: %d token requests; want %d (c00 taken from the other process)", got, n-1)
+	}
+	if got, err := r.Token(context.Background(), "c00", TokenOptions{}); err != nil || got.Token.AccessToken != res.Token.AccessToken {
+		t.Errorf("c00 serves %s (err %v); want the other process's token %s", got.Token.Fingerprint(), err, res.Token.Fingerprint())
+	}
+}

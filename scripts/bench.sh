@@ -422,6 +422,10 @@ fi
 if want fill; then
 	build_gui
 	fcfg="$tmp/config-fill"
+	# A keyring service of its own: the window rows' store uses the same client names under the default
+	# service, and their cached tokens would be adopted without a CreateItem (the fill never reaching fill_n).
+	mkdir -m 0700 -p "$fcfg"
+	printf 'io.github.tokentray.bench-fill-%s\n' "$$" >"$fcfg/keyring-service"
 	printf '%s\n' "$BARE_SECRET" | "$bin" --config "$fcfg" add c-first --token-url "$token_url" --client-id bench --no-test >/dev/null
 	"$tmp/setup-clients" "$fcfg" "$token_url" bench $((fill_n - 1))
 	export XDG_RUNTIME_DIR="$tmp/run"; mkdir -m 0700 -p "$XDG_RUNTIME_DIR"
