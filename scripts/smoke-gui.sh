@@ -20,7 +20,9 @@
 #   - hides the window and starts `tokentray` a second time: it must show
 #     the running app's window and exit 0, with still one tray item,
 #   - runs the autostart entry's command (--hidden): tray registered, no
-#     window mapped, until a second launch shows it,
+#     window mapped, the driver loop parked (its main thread asleep), SIGTERM
+#     ends it; started again: a tray copy from the parked app reaches the
+#     clipboard (xclip), a second launch shows its window,
 #   - sends SIGTERM and checks that the app exits cleanly within 2 s.
 # Exits non-zero with a message on the first failure. Logs, the D-Bus trace
 # and the screenshot stay in smoke-artifacts/ (git-ignored).
@@ -40,7 +42,7 @@ fail() {
 }
 
 if [[ -z ${SMOKE_GUI_INNER:-} ]]; then
-  for cmd in Xvfb dbus-run-session dbus-monitor gnome-keyring-daemon dunst gtk-sni-tray-standalone import xdotool desktop-file-validate; do
+  for cmd in Xvfb dbus-run-session dbus-monitor gnome-keyring-daemon dunst gtk-sni-tray-standalone import xdotool xclip desktop-file-validate; do
     command -v "$cmd" >/dev/null || fail "$cmd is not installed (scripts/setup-debian.sh --tests installs it)"
   done
   # ui must never link the GL driver: its tests build fast and need no display.
@@ -168,17 +170,46 @@ fi
 # `tokentray` then shows the hidden app's window and exits 0.
 EXEC=$(sed -n 's/^Exec=//p' "$AUTOSTART")
 [[ $EXEC == *" --hidden" && $EXEC != *'"'* ]] || fail "unexpected Exec line in the autostart entry: $EXEC"
-$EXEC >"$ART/hidden.log" 2>&1 &
-HIDDEN=$!
-wait_for 20 "tray item registration of the --hidden app" \
-  bash -c "(( \$(grep -c 'member=RegisterStatusNotifierItem' '$ART/dbus.log') == 2 ))"
+# start_hidden N: runs the entry's command; waits for the Nth tray item.
+start_hidden() {
+  $EXEC >>"$ART/hidden.log" 2>&1 &
+  HIDDEN=$!
+  wait_for 20 "tray item registration of the --hidden app" \
+    bash -c "(( \$(grep -c 'member=RegisterStatusNotifierItem' '$ART/dbus.log') == $1 ))"
+  ITEM=$(grep 'member=RegisterStatusNotifierItem' "$ART/dbus.log" | tail -n1 | sed -n 's/.*sender=\([^ ]*\).*/\1/p')
+}
+# A hidden app parks Fyne's driver loop (ui/park.go): its main thread
+# sleeps instead of waking 60 times a second. Over 3 s a running loop makes
+# some 200 context switches on that thread; a parked one next to none.
+loop_parked() {
+  local s0 s1
+  s0=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$HIDDEN/task/$HIDDEN/status")
+  sleep 3
+  s1=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$HIDDEN/task/$HIDDEN/status")
+  switches=$((s1 - s0))
+  ((switches < 30))
+}
+printf %s good-secret | bin/tokentray add smoke-test --token-url "$URL" --client-id m2m-client-test-smoke \
+  --scope models:read >>"$ART/add.log" 2>&1 || fail "tokentray add smoke-test to the default store (see $ART/add.log)"
+start_hidden 2
 sleep 2 # a window would be mapped by now
 ! xdotool search --onlyvisible --name '^Tokentray$' >/dev/null || fail "--hidden mapped a window"
 kill -0 "$HIDDEN" 2>/dev/null || fail "the --hidden app exited"
+loop_parked || fail "the --hidden app's main thread switched $switches times in 3 s: its driver loop is not parked"
+stop_app "$HIDDEN" "the --hidden app (parked)" # SIGTERM wakes a parked loop
+start_hidden 3
+wait_for 10 "the --hidden app's driver loop parked" loop_parked
+# The parked app answers its tray: a copy wakes the loop, which then owns
+# the clipboard selection and answers the paste.
+tray_layout "$ART/hidden-tray-menu.txt"
+tray_click "$ART/hidden-tray-menu.txt" "Copy token: smoke-test"
+tok=$(bin/tokentray token smoke-test 2>>"$ART/hidden.log") || fail "tokentray token smoke-test beside the --hidden app"
+wait_for 10 "smoke-test's token on the clipboard after a tray copy from the parked app" \
+  bash -c '[[ $(timeout 5 xclip -o -selection clipboard 2>/dev/null) == "$1" ]]' _ "$tok"
 timeout 20 bin/tokentray >"$ART/hidden-second.log" 2>&1 || fail "tokentray beside the --hidden app failed (see $ART/hidden-second.log)"
 wait_for 10 "the --hidden app's window shown by a second launch" xdotool search --onlyvisible --name '^Tokentray$'
 stop_app "$HIDDEN" "the --hidden app"
 bin/tokentray autostart off >/dev/null || fail "tokentray autostart off"
 [[ ! -e $AUTOSTART ]] || fail "tokentray autostart off left $AUTOSTART"
 
-echo "smoke-gui: ok: tray registered ${tray_ms} ms after launch (window seen at ${window_ms} ms); tray menu right; tray copy notified; rejection notified; second launch showed the window (one tray item); autostart entry valid; --hidden start mapped no window; exit ${exit_ms} ms after SIGTERM; rig total $((($(date +%s%N) - start) / 1000000)) ms"
+echo "smoke-gui: ok: tray registered ${tray_ms} ms after launch (window seen at ${window_ms} ms); tray menu right; tray copy notified; rejection notified; second launch showed the window (one tray item); autostart entry valid; --hidden start mapped no window, parked its loop, answered SIGTERM and a tray copy; exit ${exit_ms} ms after SIGTERM; rig total $((($(date +%s%N) - start) / 1000000)) ms"

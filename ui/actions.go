@@ -55,7 +55,7 @@ func (u *UI) copyToken(name string, header bool) {
 	}
 	u.async(func() {
 		res, err := u.refresher.Token(u.ctx, name, refresher.TokenOptions{MinTTL: minTTL})
-		fyne.Do(func() { u.finishCopy(name, header, res, err) })
+		uiDo(func() { u.finishCopy(name, header, res, err) })
 	})
 }
 
@@ -130,7 +130,7 @@ func (u *UI) refreshNow(name string) {
 	u.setStatus("Refreshing " + name + "…")
 	u.async(func() {
 		res, err := u.refresher.Refresh(u.ctx, name)
-		fyne.Do(func() {
+		uiDo(func() {
 			if err != nil {
 				var re *refresher.Error
 				if errors.As(err, &re) {
@@ -160,7 +160,7 @@ func (u *UI) reload() {
 	}
 	u.async(func() {
 		err := u.refresher.Reload()
-		fyne.Do(func() {
+		uiDo(func() {
 			if err != nil {
 				u.tell("Reload failed", err.Error())
 			}
@@ -195,7 +195,7 @@ func (u *UI) removeClient(name string) {
 	store := u.opts.Store
 	u.async(func() {
 		err := store.Remove(name)
-		fyne.Do(func() {
+		uiDo(func() {
 			var pe *vault.PartialError
 			switch {
 			case errors.As(err, &pe):

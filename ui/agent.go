@@ -18,8 +18,12 @@ func (u *UI) SetAgent(recent func() []agent.Request) { u.agentRecent = recent }
 
 // AgentRequest is told of every token request the agent served or
 // refused (from the agent's goroutine): an open list of recent requests
-// is brought up to date.
+// is brought up to date. With no list open it does nothing: a script
+// asking for tokens does not keep a parked driver loop awake.
 func (u *UI) AgentRequest(agent.Request) {
+	if !u.recentOpen.Load() {
+		return
+	}
 	u.do(func() {
 		if u.recentList != nil {
 			u.recentRows = u.agentRecent()
@@ -64,6 +68,7 @@ func (u *UI) showRecent() {
 		},
 	}
 	u.recentList.ExtendBaseWidget(u.recentList)
+	u.recentOpen.Store(true)
 	info := widget.NewLabel("tokentray token, header and exec ask this app first: these are the latest requests (token fingerprints, never tokens).")
 	info.Wrapping = fyne.TextWrapWord
 	empty := widget.NewLabel("No requests yet.")
@@ -72,7 +77,7 @@ func (u *UI) showRecent() {
 	}
 	content := container.NewBorder(info, empty, nil, nil, u.recentList)
 	d := dialog.NewCustom("Recent token requests", "Close", content, u.win)
-	d.SetOnClosed(func() { u.recentList = nil })
+	d.SetOnClosed(func() { u.recentList = nil; u.recentOpen.Store(false) })
 	d.Resize(fyne.NewSize(640, 420))
 	d.Show()
 }

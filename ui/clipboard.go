@@ -13,7 +13,7 @@ import (
 type clipGuard struct {
 	clip fyne.Clipboard
 	time TimeSource
-	// do runs f on the UI thread (fyne.Do; the timer fires elsewhere).
+	// do runs f on the UI thread (uiDo; the timer fires elsewhere).
 	do func(f func())
 
 	mu    sync.Mutex // guards ours and timer
@@ -61,4 +61,29 @@ func (g *clipGuard) holds(text string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.ours == text && text != ""
+}
+
+// held reports whether the clipboard may still hold something copy put
+// there (UI thread): a text not cleared yet, unless another copy (by any
+// program) replaced it, which ends the guard.
+func (g *clipGuard) held() bool {
+	g.mu.Lock()
+	ours := g.ours
+	g.mu.Unlock()
+	if ours == "" {
+		return false
+	}
+	if g.clip.Content() == ours {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ours == ours {
+		g.ours = ""
+		if g.timer != nil {
+			g.timer.Stop()
+			g.timer = nil
+		}
+	}
+	return false
 }

@@ -331,7 +331,7 @@ func (d *detailsPane) loadClaims(st refresher.State) {
 		default:
 			rows, note = claimRows(tok.AccessToken)
 		}
-		fyne.Do(func() {
+		uiDo(func() {
 			d.lastClaims, d.lastNote = rows, note
 			show(rows, note)
 		})

@@ -46,7 +46,7 @@ func (f *clientForm) onDiscover() {
 		if err == nil {
 			style, err = m.AuthStyle()
 		}
-		fyne.Do(func() { f.showDiscovered(m, style, err) })
+		uiDo(func() { f.showDiscovered(m, style, err) })
 	})
 }
 

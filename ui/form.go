@@ -333,7 +333,7 @@ func (f *clientForm) onTest() {
 		if err == nil {
 			res, err = refresher.Exchange(u.ctx, u.opts.HTTPClient, c, secret, nil)
 		}
-		fyne.Do(func() { f.showTest(c, res, err) })
+		uiDo(func() { f.showTest(c, res, err) })
 	})
 }
 
@@ -424,7 +424,7 @@ func (f *clientForm) testThenSave(c vault.Client, secret string) {
 		if err == nil {
 			res, err = refresher.Exchange(u.ctx, u.opts.HTTPClient, c, s, nil)
 		}
-		fyne.Do(func() {
+		uiDo(func() {
 			f.saveBtn.Enable()
 			f.showTest(c, res, err)
 			if err != nil {
@@ -463,7 +463,7 @@ func (f *clientForm) save(c vault.Client, secret string) {
 				saved = got // with the dates the store set
 			}
 		}
-		fyne.Do(func() { f.saved(saved, err) })
+		uiDo(func() { f.saved(saved, err) })
 	})
 }
 

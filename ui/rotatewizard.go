@@ -63,7 +63,7 @@ func (w *rotateWizard) busy(text string, f func() func()) {
 	w.say(widget.MediumImportance, text)
 	w.u.async(func() {
 		then := f()
-		fyne.Do(then)
+		uiDo(then)
 	})
 }
 
@@ -277,7 +277,7 @@ func (w *rotateWizard) loadStatusKeepMsg() {
 	msg, imp := w.msg.Text, w.msg.Importance
 	w.u.async(func() {
 		st, err := w.rot.Status(w.name)
-		fyne.Do(func() {
+		uiDo(func() {
 			if err == nil {
 				w.showStatus(st)
 			}

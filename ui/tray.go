@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/tokentray/tokentray/assets"
 	"github.com/tokentray/tokentray/refresher"
@@ -17,11 +16,18 @@ import (
 // its signature (status line, icon, entries) changes, never on a countdown
 // tick.
 type trayState struct {
-	desk      desktop.App // nil when the driver has no tray (tests, mobile)
+	host      trayHost // nil when the driver has no tray (tests, mobile)
 	menu      *fyne.Menu
 	icon      fyne.Resource
 	sig       string
 	refreshes int // how often the menu was rebuilt (tests)
+}
+
+// trayHost shows the tray icon and menu: Fyne's desktop.App, or the UI's
+// own StatusNotifierItem where the driver loop parks (tray_unix.go).
+type trayHost interface {
+	SetSystemTrayIcon(icon fyne.Resource)
+	SetSystemTrayMenu(menu *fyne.Menu)
 }
 
 // trayIcon picks the tray icon for an overall severity.
@@ -130,14 +136,14 @@ func (u *UI) updateTray() {
 	} else {
 		u.tray.menu.Items = menu.Items
 	}
-	if u.tray.desk == nil {
+	if u.tray.host == nil {
 		return
 	}
 	if icon != u.tray.icon {
 		u.tray.icon = icon
-		u.tray.desk.SetSystemTrayIcon(icon)
+		u.tray.host.SetSystemTrayIcon(icon)
 	}
-	u.tray.desk.SetSystemTrayMenu(u.tray.menu)
+	u.tray.host.SetSystemTrayMenu(u.tray.menu)
 }
 
 // refreshEvery fetches a new token for every client (the tray's Refresh
@@ -159,7 +165,7 @@ func (u *UI) refreshEvery() {
 				failed = append(failed, name)
 			}
 		}
-		fyne.Do(func() {
+		uiDo(func() {
 			if len(failed) == 0 {
 				u.setStatus(fmt.Sprintf("Refreshed %s", plural(len(names), "client")))
 				return

@@ -4,11 +4,13 @@
 //
 // Threading: everything that touches widgets runs on Fyne's UI thread. One
 // goroutine reads the refresher's subscription and hands batches of
-// snapshots to the UI thread with fyne.Do; one ticker updates the countdowns
+// snapshots to the UI thread with uiDo (fyne.Do that wakes a parked driver
+// loop, park.go); one ticker updates the countdowns
 // of the visible rows once a second while the window is shown; a slower one
 // re-checks notification rules (a refresh failing for too long, a rotation
 // crossing a day) and the tray. Blocking work (token requests, keyring
-// reads) runs in goroutines that report back with fyne.Do.
+// reads) runs in goroutines that report back with uiDo. While the window
+// is hidden the driver loop parks (park.go) where the tray allows it.
 package ui
 
 import (
@@ -76,6 +78,10 @@ type Options struct {
 	// OfferStartAtLogin asks once whether to start at login (the first
 	// real run; not the demo, not tests).
 	OfferStartAtLogin bool
+	// Done is closed when the process is asked to stop (SIGINT, SIGTERM):
+	// it wakes the driver loop if parked, for Fyne's own signal handler
+	// queues its quit without waking it (park.go). Nil: never closed.
+	Done <-chan struct{}
 
 	// TimeSource tells the time and runs timers (default: the system's;
 	// tests move time by hand).
@@ -105,7 +111,7 @@ type UI struct {
 	// actionNotes sends notifications with actions over D-Bus (nil without
 	// a desktop driver: tests; see notify).
 	actionNotes *dbusNotes
-	// do runs f on the UI thread (fyne.Do; tests run it on theirs).
+	// do runs f on the UI thread (uiDo; tests run it on theirs).
 	do func(f func())
 	// every calls f on the UI thread every d until ctx ends, from a
 	// goroutine of its own (tests replace it and tick by hand).
@@ -145,12 +151,14 @@ type UI struct {
 	demoItems  []*fyne.MenuItem  // the Demo menu's entries, beside demoActs
 	demoActs   []DemoAction
 	tray       trayState
+	park       *loopPark // parks the driver loop while hidden; nil: never parks
 	// The agent's request log (ui/agent.go): its source, and the open
 	// list with the rows it shows (nil while closed).
 	agentRecent func() []agent.Request
 	recentList  *widget.List
 	recentRows  []agent.Request
-	login       loginItem // start at login (ui/autostart.go); nil: the system's
+	recentOpen  atomic.Bool // the list is open (read by AgentRequest off the UI thread)
+	login       loginItem   // start at login (ui/autostart.go); nil: the system's
 	// Local proxies (ui/proxy.go): the running ones, and each client's
 	// section of the details.
 	proxies    map[string]*localProxy
@@ -168,7 +176,7 @@ func New(a fyne.App, opts Options) *UI {
 		notes:      newNotifier(),
 		async:      func(f func()) { go f() },
 		send:       a.SendNotification,
-		do:         fyne.Do,
+		do:         uiDo,
 		states:     map[string]refresher.State{},
 		lastExpiry: map[string]time.Time{},
 		rows:       map[fyne.CanvasObject]*clientRow{},
@@ -191,7 +199,7 @@ func New(a fyne.App, opts Options) *UI {
 	if _, desk := a.(desktop.App); desk {
 		u.actionNotes = newDBusNotes(u.opts.Title)
 	}
-	u.clip = &clipGuard{clip: a.Clipboard(), time: u.time, do: fyne.Do}
+	u.clip = &clipGuard{clip: a.Clipboard(), time: u.time, do: uiDo}
 	u.notes.load(a.Preferences())
 	u.build()
 	return u
@@ -224,11 +232,11 @@ func (u *UI) Start() {
 // Quit asks the app to quit, from the UI thread or from a goroutine the
 // app's wiring stops before the app's loop can stop (cmd/tokentray-gui
 // quits on a signal only until the loop starts; then Fyne's own handler
-// does): after the loop stopped, fyne.Do would run this inline on a dead
+// does): after the loop stopped, uiDo would run this inline on a dead
 // driver. The clipboard is cleared first if it still holds a token
 // Tokentray put there.
 func (u *UI) Quit() {
-	fyne.Do(func() {
+	uiDo(func() {
 		u.clip.clear()
 		u.app.Quit()
 	})
@@ -240,6 +248,10 @@ func (u *UI) Quit() {
 // runs).
 func (u *UI) Stop() {
 	u.stopped.Store(true)
+	if u.park != nil {
+		u.park.stop()
+		mainLoop.CompareAndSwap(u.park, nil)
+	}
 	u.cancel()
 	if u.actionNotes != nil {
 		u.actionNotes.close()
@@ -461,6 +473,9 @@ func (u *UI) hideWindow() {
 		u.tickCancel()
 		u.tickCancel = nil
 	}
+	if u.park != nil {
+		u.park.activity() // park once the hide is done
+	}
 }
 
 // tick updates the countdowns of the rows on screen and of the details.
@@ -542,18 +557,29 @@ func (u *UI) tell(title, msg string) {
 	u.send(&fyne.Notification{Title: title, Content: msg})
 }
 
-// installTray sets up the tray icon and menu when the driver has one.
+// installTray sets up the tray icon and menu when the driver has one, and
+// the driver loop's park where the tray answers without the loop.
 func (u *UI) installTray() {
-	desk, ok := u.app.(desktop.App)
-	if !ok {
+	if _, ok := u.app.(desktop.App); !ok {
 		return
 	}
-	u.tray.desk = desk
-	desk.SetSystemTrayWindow(u.win)
-	u.win.SetCloseIntercept(u.closeToTray) // SetSystemTrayWindow installed a plain Hide
+	u.tray.host = newTrayHost(u.app, u.win, u.opts.Title, u.Show, uiDo)
+	u.win.SetCloseIntercept(u.closeToTray) // Fyne's tray window would only Hide
 	u.app.Lifecycle().SetOnEnteredForeground(u.onShown)
 	u.tray.sig = "" // force the first build
 	u.updateTray()
+	if trayParks {
+		u.park = newLoopPark(fyne.Do, u.mayPark, u.opts.Done)
+		mainLoop.Store(u.park)
+		u.park.start()
+	}
+}
+
+// mayPark says whether the driver loop may park now (UI thread): the
+// window is hidden, and no token Tokentray copied is still on the
+// clipboard (a paste needs the loop to answer the X server).
+func (u *UI) mayPark() bool {
+	return !u.visible && !u.stopped.Load() && !u.clip.held()
 }
 
 func (u *UI) appIcon() fyne.Resource { return assets.AppIcon }

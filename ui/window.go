@@ -138,7 +138,7 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 func (u *UI) runDemo(a DemoAction) {
 	u.async(func() {
 		err := a.Do()
-		fyne.Do(func() {
+		uiDo(func() {
 			if err != nil {
 				u.tell("Demo", a.Label+" failed: "+err.Error())
 				return

@@ -119,7 +119,7 @@ func runApp(a fyne.App, store *vault.Store, srv *agent.Server, hidden bool, titl
 	if err := r.Start(ctx); err != nil {
 		return fmt.Errorf("start refresher: %w", err)
 	}
-	u := ui.New(a, ui.Options{Store: store, Refresher: r, Title: title, Demo: demo, Hidden: hidden, OfferStartAtLogin: demo == nil})
+	u := ui.New(a, ui.Options{Store: store, Refresher: r, Title: title, Demo: demo, Hidden: hidden, OfferStartAtLogin: demo == nil, Done: ctx.Done()})
 	srv.Start(agent.Options{Show: u.Show, Tokens: r, OnRequest: u.AgentRequest})
 	u.SetAgent(srv.Recent)
 	go sweepTeams(ctx, store, r, a)
