@@ -180,7 +180,7 @@ start_hidden() {
 }
 # A hidden app parks Fyne's driver loop (ui/park.go): its main thread
 # sleeps instead of waking 60 times a second. Over 3 s a running loop makes
-# some 200 context switches on that thread; a parked one next to none.
+# 180 wake-ups on that thread (a 60 Hz ticker); a parked one next to none.
 loop_parked() {
   local s0 s1
   s0=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$HIDDEN/task/$HIDDEN/status")

@@ -140,40 +140,43 @@ func TestLoopDoesNotParkWhileNotAllowed(t *testing.T) {
 	})
 }
 
-// TestLoopParkLosesNoWork queues work from many goroutines while the loop
-// parks and wakes: every function must run (a lost wake leaves one queued
-// on a parked loop). Real time, real scheduler.
+// TestLoopParkLosesNoWork queues work from many goroutines at once on a
+// parked loop, round after round: every function must run (a lost wake
+// leaves one queued on a parked loop). Real time, real scheduler.
 func TestLoopParkLosesNoWork(t *testing.T) {
 	l := newFakeLoop()
 	defer close(l.stopped)
 	l.p.start()
-	const workers, each = 8, 50
+	const rounds, workers, each = 5, 8, 20
 	var ran atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				if (w+i)%7 == 0 {
-					time.Sleep(parkIdle + time.Duration(i%3)*time.Millisecond) // let it park
-				}
-				l.p.do(func() { ran.Add(1) })
+	for range rounds {
+		// Wait for the loop to park (a hang detector, not a timing).
+		parked := l.p.parks.Load()
+		for deadline := time.Now().Add(30 * time.Second); l.p.parks.Load() == parked; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the loop never parked: the test proves nothing")
 			}
-		}()
+		}
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range each {
+					l.p.do(func() { ran.Add(1) })
+				}
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	all := make(chan struct{})
 	l.p.do(func() { close(all) })
 	select {
 	case <-all:
 	case <-time.After(30 * time.Second): // a hang detector, not a timing
-		t.Fatalf("the loop stayed parked with work queued (%d of %d ran)", ran.Load(), workers*each)
+		t.Fatalf("the loop stayed parked with work queued (%d of %d ran)", ran.Load(), rounds*workers*each)
 	}
-	if got := ran.Load(); got != workers*each {
-		t.Fatalf("ran %d of %d", got, workers*each)
-	}
-	if l.p.parks.Load() == 0 {
-		t.Fatal("the loop never parked: the test proved nothing")
+	if got := ran.Load(); got != rounds*workers*each {
+		t.Fatalf("ran %d of %d", got, rounds*workers*each)
 	}
 }
