@@ -40,6 +40,19 @@ wait_for() {
   done
 }
 
+# loop_parked PID: whether the app's Fyne driver loop is parked (ui/park.go):
+# its main thread sleeps instead of waking 60 times a second. Over 3 s a
+# running loop makes 180 wake-ups on that thread (a 60 Hz ticker); a parked
+# one next to none. Sets switches.
+loop_parked() {
+  local s0 s1
+  s0=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$1/task/$1/status")
+  sleep 3
+  s1=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$1/task/$1/status")
+  switches=$((s1 - s0))
+  ((switches < 30))
+}
+
 # stop_app PID NAME: SIGTERM, then the app must exit with status 0 within 2 s.
 # Sets exit_ms.
 stop_app() {

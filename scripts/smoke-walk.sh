@@ -135,8 +135,17 @@ wait_for 15 "a token with the new secret" bash -c "'$BIN/tokentray' --config '$C
 key Escape
 shot after-rotation
 
+# Closed with the window manager (alt+F4), the window hides to the tray and
+# the driver loop parks (ui/park.go), though the window "enters the
+# foreground" once more after the hide. The token copied above keeps the
+# loop awake (to serve a paste) until another program's copy replaces it.
+printf %s not-a-token | xclip -selection clipboard -i >/dev/null 2>&1 || fail "xclip: copy"
+key alt+F4
+wait_for 10 "the window closed to the tray by alt+F4" bash -c "! xdotool search --onlyvisible --name '^Tokentray\$'"
+wait_for 10 "the driver loop parked after alt+F4" loop_parked "$APP"
+
 stop_app "$APP" "the app"
 if grep -qiE 'panic|data race|fatal' "$ART/walk-app.log"; then
   fail "the app log shows a panic, race or fatal error"
 fi
-echo "smoke-walk: ok: copy, a rejected client notified and refused, rotation refused a wrong secret and switched to the right one; $n screenshots in $ART/walk-*.png"
+echo "smoke-walk: ok: copy, a rejected client notified and refused, rotation refused a wrong secret and switched to the right one, closed by alt+F4 it parked its loop; $n screenshots in $ART/walk-*.png"

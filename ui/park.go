@@ -35,6 +35,12 @@ import (
 // hiding, a notification's follow-up), short enough to cost nothing.
 const parkIdle = 250 * time.Millisecond
 
+// parkRecheck is how soon the loop asks again whether it may park after
+// canPark said no: what forbids a park (a token on the clipboard, until
+// another program's copy replaces it) may end without work for the UI
+// thread that would ask again. A check costs one queued function.
+const parkRecheck = 2 * time.Second
+
 // loopPark parks and wakes the driver loop. Its zero value never parks.
 type loopPark struct {
 	// enqueue queues f on the driver loop (fyne.Do; tests pass their own).
@@ -119,7 +125,10 @@ func (p *loopPark) poke() {
 
 // activity restarts the idle countdown after work on the UI thread (and
 // when the window hides): when it runs out, the loop parks.
-func (p *loopPark) activity() {
+func (p *loopPark) activity() { p.parkIn(parkIdle) }
+
+// parkIn asks for a park after d, replacing any earlier request.
+func (p *loopPark) parkIn(d time.Duration) {
 	if !p.enabled.Load() {
 		return
 	}
@@ -130,20 +139,25 @@ func (p *loopPark) activity() {
 	if p.timer != nil {
 		p.timer.Stop()
 	}
-	p.timer = time.AfterFunc(parkIdle, func() {
+	p.timer = time.AfterFunc(d, func() {
 		p.enqueue(func() { p.park(gen) })
 	})
 }
 
 // park blocks the UI thread, and with it the driver loop, until there is
 // work for it (do), the app is asked to stop or parking stops; it does
-// nothing if another activity came after the request gen, if work is
-// queued, or if canPark says no. It runs on the UI thread.
+// nothing if another activity came after the request gen or if work is
+// queued (its end asks again), and asks again after parkRecheck if
+// canPark says no. It runs on the UI thread.
 func (p *loopPark) park(gen uint64) {
 	p.mu.Lock()
 	stale := gen != p.gen
 	p.mu.Unlock()
-	if stale || !p.enabled.Load() || p.pending.Load() > 0 || !p.canPark() {
+	if stale || !p.enabled.Load() || p.pending.Load() > 0 {
+		return
+	}
+	if !p.canPark() {
+		p.parkIn(parkRecheck)
 		return
 	}
 	select {

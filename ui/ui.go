@@ -453,7 +453,7 @@ func (u *UI) showWindow() {
 }
 
 // onShown starts the countdown ticker when the window became visible (by
-// showWindow, or by a click on the tray icon).
+// showWindow, or by a click on Fyne's tray icon where that is the tray).
 func (u *UI) onShown() {
 	if u.visible {
 		return
@@ -565,7 +565,16 @@ func (u *UI) installTray() {
 	}
 	u.tray.host = newTrayHost(u.app, u.win, u.opts.Title, u.Show, uiDo)
 	u.win.SetCloseIntercept(u.closeToTray) // Fyne's tray window would only Hide
-	u.app.Lifecycle().SetOnEnteredForeground(u.onShown)
+	if !trayParks {
+		// Fyne's own tray shows the window on a click without telling the
+		// UI; the window coming to the foreground says it did. Not where
+		// the UI has its own tray and every show goes through Show: there
+		// the window also "enters the foreground" just after a hide by
+		// alt+F4 or Ctrl+W (seen under openbox and with no window
+		// manager), and the UI would think it shown: ticking and never
+		// parking the loop.
+		u.app.Lifecycle().SetOnEnteredForeground(u.onShown)
+	}
 	u.tray.sig = "" // force the first build
 	u.updateTray()
 	if trayParks {
