@@ -18,3 +18,15 @@ func CloseFastSession() error {
 	}
 	return conn.Object(ssName, path).Call("org.freedesktop.Secret.Session.Close", 0).Err
 }
+
+// UseSessionCollection points the token writes at the collection path
+// (one a test knows does not exist) until the returned func restores it.
+func UseSessionCollection(path string) (restore func()) {
+	old := sessionPath
+	sessionPath = dbus.ObjectPath(path)
+	noSessionCollection.Store(false)
+	return func() {
+		sessionPath = old
+		noSessionCollection.Store(false)
+	}
+}

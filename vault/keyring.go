@@ -76,7 +76,15 @@ func (k *SystemKeyring) Delete(key string) error {
 		return fmt.Errorf("keyring delete %s: %w", key, err)
 	}
 	_, err := k.call("delete", key, func() (string, error) {
-		return "", gokeyring.Delete(k.Service, key)
+		n, err := deleteCached(k.Service, key)
+		if err != nil {
+			return "", err
+		}
+		err = gokeyring.Delete(k.Service, key)
+		if n > 0 && errors.Is(err, gokeyring.ErrNotFound) {
+			err = nil // the token was only in the session collection
+		}
+		return "", err
 	})
 	return err
 }

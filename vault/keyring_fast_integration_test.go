@@ -14,6 +14,7 @@ import (
 	"time"
 
 	dbus "github.com/godbus/dbus/v5"
+	gokeyring "github.com/zalando/go-keyring"
 
 	"github.com/tokentray/tokentray/vault"
 )
@@ -63,6 +64,149 @@ func TestSystemKeyringFastSet(t *testing.T) {
 	}
 	if got, err := kr.Get("c1/token"); err != nil || got != "third" {
 		t.Errorf("Get after a new session = %q, %v; want third", got, err)
+	}
+}
+
+// itemPaths returns the Secret Service object paths of the items of
+// service and key, in every collection.
+func itemPaths(t *testing.T, service, key string) []string {
+	t.Helper()
+	conn, err := dbus.SessionBus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unlocked, locked []dbus.ObjectPath
+	err = conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets").Call("org.freedesktop.Secret.Service.SearchItems", 0,
+		map[string]string{"service": service, "username": key}).Store(&unlocked, &locked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range append(unlocked, locked...) {
+		out = append(out, string(p))
+	}
+	return out
+}
+
+// inCollections reports how many of paths are in the login and in the
+// session collection.
+func inCollections(paths []string) (login, session int) {
+	for _, p := range paths {
+		switch {
+		case strings.HasPrefix(p, "/org/freedesktop/secrets/collection/login/"):
+			login++
+		case strings.HasPrefix(p, "/org/freedesktop/secrets/collection/session/"):
+			session++
+		}
+	}
+	return login, session
+}
+
+// Cached tokens live in the Secret Service's session collection (memory
+// only: a write does not rewrite the login collection's file), secrets in
+// the login collection. A token an older version left in the login
+// collection is read, then deleted when the token is next written; where
+// both copies exist the session's wins; Delete removes both.
+func TestSystemKeyringTokensInSessionCollection(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the collections are the Linux Secret Service's")
+	}
+	kr, service := systemKeyring(t)
+	if err := kr.Set("s1/secret", "a secret"); err != nil {
+		t.Fatal(err)
+	}
+	if err := kr.Set("s1/token", "a token"); err != nil {
+		t.Fatal(err)
+	}
+	if err := kr.Set("s1/token@abc", "a narrower token"); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string][2]int{"s1/secret": {1, 0}, "s1/token": {0, 1}, "s1/token@abc": {0, 1}} {
+		paths := itemPaths(t, service, key)
+		if l, se := inCollections(paths); l != want[0] || se != want[1] || len(paths) != 1 {
+			t.Errorf("%s is at %v: %d in login, %d in session; want %d and %d", key, paths, l, se, want[0], want[1])
+		}
+	}
+	if got, err := kr.Get("s1/token"); err != nil || got != "a token" {
+		t.Errorf("Get s1/token = %q, %v", got, err)
+	}
+
+	// An older version's token, in the login collection (go-keyring's way).
+	if err := gokeyring.Set(service, "s2/token", "old"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := kr.Get("s2/token"); err != nil || got != "old" {
+		t.Fatalf("Get of a login-collection token = %q, %v; want old", got, err)
+	}
+	if err := kr.Set("s2/token", "new"); err != nil {
+		t.Fatal(err)
+	}
+	if l, se := inCollections(itemPaths(t, service, "s2/token")); l != 0 || se != 1 {
+		t.Errorf("after a read and a write of s2/token: %d in login, %d in session; want the login copy deleted", l, se)
+	}
+	if got, err := kr.Get("s2/token"); err != nil || got != "new" {
+		t.Errorf("Get s2/token = %q, %v; want new", got, err)
+	}
+
+	// Both copies (an older version wrote after this one): the session's
+	// wins; the key is listed once; Delete removes both.
+	if err := kr.Set("s3/token", "session copy"); err != nil {
+		t.Fatal(err)
+	}
+	if err := gokeyring.Set(service, "s3/token", "login copy"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := kr.Get("s3/token"); err != nil || got != "session copy" {
+		t.Errorf("Get with both copies = %q, %v; want the session copy", got, err)
+	}
+	keys, err := kr.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(","+strings.Join(keys, ",")+",", ",s3/token,"); n != 1 {
+		t.Errorf("Keys lists s3/token %d times, want once: %v", n, keys)
+	}
+	for _, key := range []string{"s3/token", "s1/token"} {
+		if err := kr.Delete(key); err != nil {
+			t.Errorf("Delete %s: %v", key, err)
+		}
+		if paths := itemPaths(t, service, key); len(paths) != 0 {
+			t.Errorf("after Delete %s: items %v remain", key, paths)
+		}
+		if _, err := kr.Get(key); !errors.Is(err, vault.ErrNotFound) {
+			t.Errorf("Get %s after Delete: %v, want ErrNotFound", key, err)
+		}
+	}
+	if err := kr.Delete("s1/token"); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("a second Delete: %v, want ErrNotFound", err)
+	}
+}
+
+// A Secret Service without a session collection (KeePassXC, KWallet's
+// bridge) gets tokens in the login collection: the real gnome-keyring's
+// answer for a collection it does not have is read as such.
+func TestSystemKeyringTokensWithoutSessionCollection(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the collections are the Linux Secret Service's")
+	}
+	kr, service := systemKeyring(t)
+	defer vault.UseSessionCollection("/org/freedesktop/secrets/collection/tokentray_test_absent")()
+	if !vault.FastSet(service, "n1/token", "a token") {
+		t.Fatal("FastSet fell back to go-keyring instead of writing to the login collection")
+	}
+	if err := kr.Set("n2/token", "another"); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"n1/token", "n2/token"} {
+		if l, se := inCollections(itemPaths(t, service, key)); l != 1 || se != 0 {
+			t.Errorf("%s: %d in login, %d in session; want it in the login collection", key, l, se)
+		}
+	}
+	if got, err := kr.Get("n1/token"); err != nil || got != "a token" {
+		t.Errorf("Get = %q, %v", got, err)
+	}
+	if err := kr.Delete("n1/token"); err != nil {
+		t.Errorf("Delete: %v", err)
 	}
 }
 
@@ -190,8 +334,11 @@ func keyringLockedHelper() error {
 		return err
 	}
 	kr := &vault.SystemKeyring{Service: service, Timeout: 5 * time.Second}
-	if err := kr.Set("x/token", "before"); err != nil {
+	if err := kr.Set("x/secret", "before"); err != nil {
 		return fmt.Errorf("set while unlocked: %w", err)
+	}
+	if err := kr.Set("x/token", "before"); err != nil {
+		return fmt.Errorf("set a token while unlocked: %w", err)
 	}
 	var locked []dbus.ObjectPath
 	var prompt dbus.ObjectPath
@@ -200,14 +347,22 @@ func keyringLockedHelper() error {
 	if err != nil || len(locked) != 1 {
 		return fmt.Errorf("lock the login collection: locked %v, prompt %s, %v", locked, prompt, err)
 	}
-	if vault.FastSet(service, "x/token", "after") {
+	if vault.FastSet(service, "x/secret", "after") {
 		return errors.New("FastSet wrote to a locked collection")
 	}
-	if err := kr.Set("x/token", "after"); !errors.Is(err, vault.ErrKeyringLocked) {
+	if err := kr.Set("x/secret", "after"); !errors.Is(err, vault.ErrKeyringLocked) {
 		return fmt.Errorf("set while locked: %v, want ErrKeyringLocked", err)
 	}
-	if _, err := kr.Get("x/token"); !errors.Is(err, vault.ErrKeyringLocked) {
+	if _, err := kr.Get("x/secret"); !errors.Is(err, vault.ErrKeyringLocked) {
 		return fmt.Errorf("get while locked: %v, want ErrKeyringLocked", err)
+	}
+	// Cached tokens are in the session collection, which the login
+	// collection's lock does not lock: they are still read and written.
+	if got, err := kr.Get("x/token"); err != nil || got != "before" {
+		return fmt.Errorf("get a token while the login collection is locked: %q, %v; want before", got, err)
+	}
+	if err := kr.Set("x/token", "after"); err != nil {
+		return fmt.Errorf("set a token while the login collection is locked: %v", err)
 	}
 	return nil
 }

@@ -92,3 +92,27 @@ func TestSystemKeyringCallResult(t *testing.T) {
 		t.Errorf("call returning go-keyring's ErrNotFound: %v, want ErrNotFound", err)
 	}
 }
+
+// Only cached tokens' keys go to the session collection: never a secret,
+// whatever a name looks like (names have no "/").
+func TestIsTokenKey(t *testing.T) {
+	for key, want := range map[string]bool{
+		tokenKey("billing", ""):         true,
+		tokenKey("billing", "a1b2c3"):   true,
+		tokenKey("token", ""):           true,
+		secretKey("billing"):            false,
+		nextSecretKey("token"):          false,
+		newSecretKey("token"):           false,
+		secretKey("token"):              false,
+		"billing/tokens":                false,
+		"token":                         false,
+		"":                              false,
+		"billing/secret/token":          false,
+		"billing/token-old":             false,
+		tokenKey("billing", "") + "x/y": false,
+	} {
+		if got := isTokenKey(key); got != want {
+			t.Errorf("isTokenKey(%q) = %v, want %v", key, got, want)
+		}
+	}
+}

@@ -584,6 +584,14 @@ const (
 func secretKey(name string) string     { return name + "/" + kindSecret }
 func nextSecretKey(name string) string { return name + "/" + kindNextSecret }
 func newSecretKey(name string) string  { return name + "/" + kindNewSecret }
+
+// isTokenKey reports whether key is a cached token's: "<name>/token" or
+// "<name>/token@<scope set>" (names have no "/").
+func isTokenKey(key string) bool {
+	_, kind, ok := strings.Cut(key, "/")
+	return ok && (kind == kindToken || strings.HasPrefix(kind, kindToken+"@"))
+}
+
 func tokenKey(name, set string) string {
 	if set == "" {
 		return name + "/token"
