@@ -263,7 +263,12 @@ func (u *UI) Stop() {
 }
 
 // follow reads snapshots until the subscription ends or Stop, applying
-// whatever has queued up in one batch on the UI thread.
+// whatever has queued up in one batch on the UI thread. It queues the next
+// batch only once the last one was applied: every apply redraws the list
+// and the tray for all clients, so during a refresh wave (two snapshots a
+// token) one apply per snapshot was quadratic in the clients. Snapshots
+// wait in the subscription meanwhile (it never blocks the refresher and
+// keeps each client's newest).
 func (u *UI) follow(c <-chan refresher.State) {
 	defer u.wg.Done()
 	for {
@@ -287,7 +292,16 @@ func (u *UI) follow(c <-chan refresher.State) {
 					break drain
 				}
 			}
-			u.do(func() { u.apply(batch) })
+			applied := make(chan struct{})
+			u.do(func() {
+				defer close(applied)
+				u.apply(batch)
+			})
+			select {
+			case <-applied:
+			case <-u.ctx.Done():
+				return
+			}
 		}
 	}
 }

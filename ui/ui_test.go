@@ -640,3 +640,40 @@ func TestDemoSampleClient(t *testing.T) {
 		t.Error("a demo without a sample got a sample entry")
 	}
 }
+
+// TestFollowAppliesOneBatchAtATime: while an apply waits for the UI thread,
+// the snapshots arriving meanwhile are not queued as applies of their own
+// (each apply redraws the list and tray for every client: one per snapshot
+// was quadratic in a refresh wave) but applied together next.
+func TestFollowAppliesOneBatchAtATime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t)
+		onUI := make(chan func(), 100)
+		r.ui.do = func(f func()) { onUI <- f }
+		c := make(chan refresher.State, 500)
+		r.ui.wg.Add(1)
+		go r.ui.follow(c)
+
+		c <- state("c000", refresher.PhaseFresh, time.Hour)
+		synctest.Wait()
+		if n := len(onUI); n != 1 {
+			t.Fatalf("%d applies queued for one snapshot; want 1", n)
+		}
+		for i := 1; i < 300; i++ {
+			c <- state(fmt.Sprintf("c%03d", i), refresher.PhaseFresh, time.Hour)
+		}
+		synctest.Wait()
+		if n := len(onUI); n != 1 {
+			t.Fatalf("%d applies queued while the first had not run; want 1", n)
+		}
+		(<-onUI)()
+		synctest.Wait()
+		if n := len(onUI); n != 1 {
+			t.Fatalf("%d applies queued for the 299 snapshots that waited; want 1", n)
+		}
+		(<-onUI)()
+		if n := len(r.ui.states); n != 300 {
+			t.Errorf("%d clients known after both applies; want 300", n)
+		}
+	})
+}
