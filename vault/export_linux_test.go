@@ -30,3 +30,9 @@ func UseSessionCollection(path string) (restore func()) {
 		noSessionCollection.Store(false)
 	}
 }
+
+// NoteStaleLogin records path as the login-collection copy of service's
+// key, as a read that saw one there does.
+func NoteStaleLogin(service, key, path string) {
+	staleLogin.Store(staleKey(service, key), dbus.ObjectPath(path))
+}

@@ -148,6 +148,20 @@ func TestSystemKeyringTokensInSessionCollection(t *testing.T) {
 		t.Errorf("Get s2/token = %q, %v; want new", got, err)
 	}
 
+	// The path a read saw now holds another item (the token was deleted
+	// elsewhere and the path reused): the write deletes nothing else.
+	paths := itemPaths(t, service, "s1/secret")
+	if len(paths) != 1 {
+		t.Fatalf("s1/secret at %v", paths)
+	}
+	vault.NoteStaleLogin(service, "s1/token", paths[0])
+	if err := kr.Set("s1/token", "a token again"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := kr.Get("s1/secret"); err != nil || got != "a secret" {
+		t.Fatalf("s1/secret after a token write that had its path noted as stale: %q, %v", got, err)
+	}
+
 	// Both copies (an older version wrote after this one): the session's
 	// wins; the key is listed once; Delete removes both.
 	if err := kr.Set("s3/token", "session copy"); err != nil {

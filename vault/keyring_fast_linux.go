@@ -200,15 +200,25 @@ func fastSet(service, key, value string) bool {
 }
 
 // dropStaleLogin deletes the login-collection copy of a token that a read
-// saw, now that the token is in the session collection. A failure (locked,
-// gone) leaves it: reads prefer the session copy, and Delete removes both.
+// saw, now that the token is in the session collection. The item at that
+// path must still be that token (another process may have deleted it, and
+// the path gone to a new item, a secret perhaps). A failure (locked, gone)
+// leaves it: reads prefer the session copy, and Delete removes both.
 func dropStaleLogin(conn *dbus.Conn, service, key string) {
 	v, ok := staleLogin.LoadAndDelete(staleKey(service, key))
 	if !ok {
 		return
 	}
+	item := conn.Object(ssName, v.(dbus.ObjectPath))
+	attrs, err := item.GetProperty(ssItem + ".Attributes")
+	if err != nil {
+		return
+	}
+	if a, ok := attrs.Value().(map[string]string); !ok || a["service"] != service || a["username"] != key {
+		return
+	}
 	var prompt dbus.ObjectPath
-	_ = conn.Object(ssName, v.(dbus.ObjectPath)).Call(ssItem+".Delete", 0).Store(&prompt)
+	_ = item.Call(ssItem+".Delete", 0).Store(&prompt)
 }
 
 // deleteCached deletes every session-collection item of service and key
