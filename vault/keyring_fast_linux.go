@@ -30,14 +30,15 @@ const (
 var sessionPath dbus.ObjectPath = "/org/freedesktop/secrets/collection/session"
 
 // Cached tokens live in the Secret Service's session collection where it
-// has one: gnome-keyring keeps it in memory, where a write costs about 3 ms
+// has one: gnome-keyring keeps it in memory, where a write costs the same
 // whatever the count, while every write to the login collection rewrites
-// the whole collection file (about 0.4 ms per item stored: a 1,000-client
-// fill was quadratic in the keyring; docs/PERFORMANCE.md, issue 13 §3). A
-// token is a cache: it does not survive the end of the login session (the
-// next use fetches one with the secret, which stays in the login
-// collection). Services without a session collection (KeePassXC, KWallet's
-// bridge) keep tokens in the login collection as before.
+// the whole collection file, a cost that grows with the items stored (a
+// 1,000-client fill was quadratic in the keyring; the figures, with their
+// load, are in docs/PERFORMANCE.md, issue 13 §3). A token is a cache: it
+// does not survive the end of the login session (the next use fetches one
+// with the secret, which stays in the login collection). Services without a
+// session collection (KeePassXC, KWallet's bridge) keep tokens in the login
+// collection as before.
 
 // noSessionCollection is set once the Secret Service said it has no
 // session collection: tokens then go to the login collection.
@@ -95,10 +96,8 @@ func fastGet(service, key string) (value string, ok bool, err error) {
 	if err != nil {
 		return "", false, nil
 	}
-	svc := conn.Object(ssName, ssPath)
-	var unlocked, locked []dbus.ObjectPath
-	attrs := map[string]string{"username": key, "service": service}
-	if err := svc.Call(ssService+".SearchItems", 0, attrs).Store(&unlocked, &locked); err != nil {
+	unlocked, locked, err := searchItems(conn, keyAttrs(service, key))
+	if err != nil {
 		return "", false, nil
 	}
 	token := isTokenKey(key) // only tokens are written to the session collection
@@ -161,7 +160,7 @@ func fastSet(service, key, value string) bool {
 	}
 	props := map[string]dbus.Variant{
 		ssItem + ".Label":      dbus.MakeVariant(fmt.Sprintf("Password for '%s' on '%s'", key, service)),
-		ssItem + ".Attributes": dbus.MakeVariant(map[string]string{"username": key, "service": service}),
+		ssItem + ".Attributes": dbus.MakeVariant(keyAttrs(service, key)),
 	}
 	coll := cacheCollection(key)
 	renew := false
@@ -232,9 +231,8 @@ func deleteCached(service, key string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var unlocked, locked []dbus.ObjectPath
-	attrs := map[string]string{"username": key, "service": service}
-	if err := conn.Object(ssName, ssPath).Call(ssService+".SearchItems", 0, attrs).Store(&unlocked, &locked); err != nil {
+	unlocked, locked, err := searchItems(conn, keyAttrs(service, key))
+	if err != nil {
 		return 0, err
 	}
 	n := 0
@@ -249,6 +247,18 @@ func deleteCached(service, key string) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// searchItems returns the paths of the Secret Service items with attrs, in
+// every collection (Service.SearchItems).
+func searchItems(conn *dbus.Conn, attrs map[string]string) (unlocked, locked []dbus.ObjectPath, err error) {
+	err = conn.Object(ssName, ssPath).Call(ssService+".SearchItems", 0, attrs).Store(&unlocked, &locked)
+	return unlocked, locked, err
+}
+
+// keyAttrs are the attributes go-keyring gives the item of service and key.
+func keyAttrs(service, key string) map[string]string {
+	return map[string]string{"username": key, "service": service}
 }
 
 // plainSession returns the process's plain session, opening a new one when
@@ -276,9 +286,8 @@ func listKeys(service string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var unlocked, locked []dbus.ObjectPath
-	attrs := map[string]string{"service": service}
-	if err := conn.Object(ssName, ssPath).Call(ssService+".SearchItems", 0, attrs).Store(&unlocked, &locked); err != nil {
+	unlocked, locked, err := searchItems(conn, map[string]string{"service": service})
+	if err != nil {
 		return nil, err
 	}
 	var keys []string
@@ -307,9 +316,8 @@ func itemModified(service, key string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	var unlocked, locked []dbus.ObjectPath
-	attrs := map[string]string{"username": key, "service": service}
-	if err := conn.Object(ssName, ssPath).Call(ssService+".SearchItems", 0, attrs).Store(&unlocked, &locked); err != nil {
+	unlocked, locked, err := searchItems(conn, keyAttrs(service, key))
+	if err != nil {
 		return time.Time{}, err
 	}
 	all := append(unlocked, locked...)
